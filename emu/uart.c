@@ -230,7 +230,7 @@ void vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *o
     out->ier = uart->ier;
     out->lcr = uart->lcr;
     out->mcr = uart->mcr;
-    out->lsr = uart->lsr_errors;
+    out->lsr = uart_lsr_value(uart);
     out->msr = (uint8_t)(uart_modem_inputs(uart) | uart->msr_deltas);
     out->scr = uart->scr;
     out->fcr = uart->fcr;

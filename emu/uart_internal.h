@@ -49,6 +49,7 @@ struct vcon_uart {
 /* uart_regs.c */
 uint8_t uart_read_register(struct vcon_uart *uart, unsigned offset);
 void uart_write_register(struct vcon_uart *uart, unsigned offset, uint8_t value);
+uint8_t uart_lsr_value(const struct vcon_uart *uart);
 
 /* uart_irq.c */
 uint8_t uart_pending_source(const struct vcon_uart *uart);

@@ -23,7 +23,7 @@ static uint8_t read_iir(struct vcon_uart *uart)
     return iir;
 }
 
-static uint8_t lsr_value(const struct vcon_uart *uart)
+uint8_t uart_lsr_value(const struct vcon_uart *uart)
 {
     uint8_t lsr = uart->lsr_errors & UART_LSR_ERRORS;
     if (uart->rx.count > 0)
@@ -37,7 +37,7 @@ static uint8_t lsr_value(const struct vcon_uart *uart)
 
 static uint8_t read_lsr(struct vcon_uart *uart)
 {
-    uint8_t lsr = lsr_value(uart);
+    uint8_t lsr = uart_lsr_value(uart);
     uart->lsr_errors = 0;
     return lsr;
 }

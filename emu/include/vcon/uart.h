@@ -73,7 +73,9 @@ struct vcon_uart_stats {
     uint64_t irq_raises;     /* interrupt line raises or pulses */
 };
 
-/* A read-only view of the internal state, for tests and fuzz invariants. */
+/* A read-only view of the internal state, for tests and fuzz invariants.
+ * Register fields are what a read would return now, without its side
+ * effects (lsr, msr, iir). */
 struct vcon_uart_state {
     uint8_t ier, lcr, mcr, lsr, msr, scr, fcr;
     uint16_t divisor;

@@ -1,0 +1,131 @@
+/* The multiport virtio-console (virtio 1.x section 5.3) on the legacy
+ * virtio-PCI transport. Ports 0..max_ports-1; port p talks to the host's
+ * backend number p. docs/console.md describes the behaviour. */
+#ifndef VCON_CONSOLE_H
+#define VCON_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vcon/dm_options.h"
+#include "vcon/host.h"
+#include "vcon/virtio_pci.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VCON_CONSOLE_MAX_PORTS 16u
+#define VCON_CONSOLE_NAME_MAX 64u /* including the terminating NUL */
+#define VCON_CONSOLE_PCI_DEVICE_ID 0x1003u
+#define VCON_CONSOLE_VIRTIO_ID 3u
+
+/* Feature bits. */
+#define VCON_CONSOLE_F_SIZE 0
+#define VCON_CONSOLE_F_MULTIPORT 1
+#define VCON_CONSOLE_F_EMERG_WRITE 2
+
+/* Control messages: struct { le32 id; le16 event; le16 value; } + payload. */
+#define VCON_CONSOLE_CTRL_HEADER 8u
+enum vcon_console_ctrl_event {
+    VCON_CONSOLE_DEVICE_READY = 0,
+    VCON_CONSOLE_DEVICE_ADD = 1,
+    VCON_CONSOLE_DEVICE_REMOVE = 2,
+    VCON_CONSOLE_PORT_READY = 3,
+    VCON_CONSOLE_CONSOLE_PORT = 4,
+    VCON_CONSOLE_RESIZE = 5,
+    VCON_CONSOLE_PORT_OPEN = 6,
+    VCON_CONSOLE_PORT_NAME = 7,
+};
+
+/* Device configuration space offsets. */
+#define VCON_CONSOLE_CFG_COLS 0u
+#define VCON_CONSOLE_CFG_ROWS 2u
+#define VCON_CONSOLE_CFG_MAX_NR_PORTS 4u
+#define VCON_CONSOLE_CFG_EMERG_WR 8u
+#define VCON_CONSOLE_CFG_SIZE 12u
+
+/* Queue numbers: port 0 rx/tx 0/1, control rx/tx 2/3, port k 2k+2/2k+3. */
+static inline unsigned vcon_console_rx_queue(unsigned port)
+{
+    return port == 0 ? 0u : 2u * port + 2u;
+}
+static inline unsigned vcon_console_tx_queue(unsigned port)
+{
+    return port == 0 ? 1u : 2u * port + 3u;
+}
+#define VCON_CONSOLE_CTRL_RX_QUEUE 2u
+#define VCON_CONSOLE_CTRL_TX_QUEUE 3u
+
+struct vcon_console_port_config {
+    bool present;   /* plugged at creation (others can be hot-plugged) */
+    bool is_console; /* '@' in the option syntax */
+    char name[VCON_CONSOLE_NAME_MAX];
+};
+
+struct vcon_console_config {
+    unsigned max_ports;      /* 1..16: max_nr_ports, and how many queue pairs */
+    uint16_t queue_size;     /* power of two; 0 means 64 */
+    uint16_t cols, rows;     /* initial console size */
+    bool no_multiport;       /* do not offer F_MULTIPORT */
+    unsigned intx_line;
+    struct vcon_console_port_config port[VCON_CONSOLE_MAX_PORTS];
+};
+
+/* Parse the device model's option text (what follows "virtio-console,"):
+ *   [@]stdio|tty|pty|file:NAME[=PATH][,...]  and  [@]socket:NAME=PATH[:server|client]
+ * into a configuration (ports numbered in order, all present) and one backend
+ * per port. Returns 0, or -EINVAL with a one-line reason in err. */
+int vcon_console_parse_options(const char *text, struct vcon_console_config *config,
+                               struct vcon_backend_spec backends[VCON_CONSOLE_MAX_PORTS],
+                               char *err, size_t errlen);
+
+struct vcon_console_port_state {
+    bool present, is_console;
+    bool guest_ready; /* PORT_READY(1) received */
+    bool guest_open;  /* PORT_OPEN from the guest */
+    bool host_open;   /* backend connected, as told to the guest */
+    uint64_t to_guest_bytes, from_guest_bytes;
+};
+
+struct vcon_console_stats {
+    uint64_t ctrl_in, ctrl_out;     /* control messages received / sent */
+    uint64_t ctrl_malformed;        /* short, unknown, out of range, absent port */
+    uint64_t ctrl_dropped_full;     /* never: control messages wait instead */
+    uint64_t emerg_bytes;
+    uint64_t rx_bytes, tx_bytes;    /* all ports, to / from the guest */
+    uint64_t data_malformed;        /* data chains without the right direction */
+};
+
+struct vcon_console;
+
+int vcon_console_create(const struct vcon_console_config *config, const struct vcon_host *host,
+                        struct vcon_console **out);
+void vcon_console_destroy(struct vcon_console *console);
+/* The PCI function the guest sees; map its config space and BARs. */
+struct vcon_virtio_pci *vcon_console_transport(struct vcon_console *console);
+
+/* Host events. */
+void vcon_console_backend_ready(struct vcon_console *console, unsigned port);
+/* Backend connected (open) or gone: a PORT_OPEN message to the guest. */
+void vcon_console_backend_open(struct vcon_console *console, unsigned port, bool open);
+/* Hot-plug / unplug. Return 0, -EINVAL (bad port, name), -EEXIST, -ENOENT,
+ * -ENOTSUP (MULTIPORT not negotiated and port != 0). */
+int vcon_console_port_add(struct vcon_console *console, unsigned port, const char *name,
+                          bool is_console);
+int vcon_console_port_remove(struct vcon_console *console, unsigned port);
+/* New size for a console port: config space (port 0) and a RESIZE message. */
+int vcon_console_resize(struct vcon_console *console, unsigned port, uint16_t cols,
+                        uint16_t rows);
+
+void vcon_console_get_stats(const struct vcon_console *console, struct vcon_console_stats *out);
+int vcon_console_get_port(const struct vcon_console *console, unsigned port,
+                          struct vcon_console_port_state *out);
+/* Control messages waiting for a guest buffer. */
+unsigned vcon_console_pending_ctrl(const struct vcon_console *console);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,124 @@
+/* The legacy (0.9.5 / "transitional") virtio-PCI transport: PCI
+ * configuration space with an MSI-X capability, BAR0 with the legacy I/O
+ * registers and the device-specific configuration, BAR1 with the MSI-X table
+ * and PBA. A device (the console) plugs in through vcon_virtio_device_ops
+ * and reaches its queues and interrupts through the transport. */
+#ifndef VCON_VIRTIO_PCI_H
+#define VCON_VIRTIO_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vcon/host.h"
+#include "vcon/virtq.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VCON_VIRTIO_PCI_VENDOR 0x1AF4u
+
+/* Legacy BAR0 register offsets. */
+#define VCON_VIRTIO_PCI_HOST_FEATURES 0x00u  /* 32-bit, read-only */
+#define VCON_VIRTIO_PCI_GUEST_FEATURES 0x04u /* 32-bit */
+#define VCON_VIRTIO_PCI_QUEUE_PFN 0x08u      /* 32-bit */
+#define VCON_VIRTIO_PCI_QUEUE_NUM 0x0Cu      /* 16-bit, read-only */
+#define VCON_VIRTIO_PCI_QUEUE_SEL 0x0Eu      /* 16-bit */
+#define VCON_VIRTIO_PCI_QUEUE_NOTIFY 0x10u   /* 16-bit */
+#define VCON_VIRTIO_PCI_STATUS 0x12u         /* 8-bit */
+#define VCON_VIRTIO_PCI_ISR 0x13u            /* 8-bit, read clears */
+#define VCON_VIRTIO_MSI_CONFIG_VECTOR 0x14u  /* 16-bit, with MSI-X enabled */
+#define VCON_VIRTIO_MSI_QUEUE_VECTOR 0x16u   /* 16-bit, with MSI-X enabled */
+#define VCON_VIRTIO_PCI_CONFIG_NO_MSIX 20u   /* device config offset */
+#define VCON_VIRTIO_PCI_CONFIG_MSIX 24u
+#define VCON_VIRTIO_MSI_NO_VECTOR 0xFFFFu
+
+#define VCON_VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define VCON_VIRTIO_STATUS_DRIVER 2u
+#define VCON_VIRTIO_STATUS_DRIVER_OK 4u
+#define VCON_VIRTIO_STATUS_FEATURES_OK 8u
+#define VCON_VIRTIO_STATUS_FAILED 0x80u
+
+#define VCON_VIRTIO_ISR_QUEUE 1u
+#define VCON_VIRTIO_ISR_CONFIG 2u
+
+/* PCI configuration space layout chosen by this transport. */
+#define VCON_VIRTIO_PCI_MSIX_CAP 0x40u     /* capability offset */
+#define VCON_VIRTIO_PCI_MSIX_TABLE 0x000u  /* in BAR1 */
+#define VCON_VIRTIO_PCI_MSIX_PBA 0x800u    /* in BAR1 */
+#define VCON_VIRTIO_PCI_BAR1_SIZE 0x1000u
+#define VCON_VIRTIO_PCI_MAX_QUEUES 64u
+
+/* What a virtio device provides to the transport. */
+struct vcon_virtio_device_ops {
+    uint32_t (*host_features)(void *device);
+    /* The guest's feature choice (already masked to host features). */
+    void (*set_features)(void *device, uint32_t features);
+    /* Device-specific configuration; offset from its start. Return 0 or
+     * -EINVAL (outside the configuration, or a size the device refuses). */
+    int (*config_read)(void *device, unsigned offset, unsigned size, uint32_t *value);
+    int (*config_write)(void *device, unsigned offset, unsigned size, uint32_t value);
+    unsigned (*config_size)(void *device);
+    /* The guest kicked queue `index` (already range-checked). */
+    void (*queue_notify)(void *device, unsigned index);
+    /* Status written (never 0: a 0 write calls reset instead). */
+    void (*status_changed)(void *device, uint8_t old_status, uint8_t new_status);
+    /* The whole device back to its initial state (status 0 written). */
+    void (*reset)(void *device);
+};
+
+struct vcon_virtio_pci_config {
+    uint16_t device_id;    /* PCI device id, e.g. 0x1003 for the console */
+    uint16_t subsystem_id; /* the virtio device type, e.g. 3 */
+    uint8_t class_code, subclass, prog_if;
+    unsigned nr_queues;    /* 1 .. VCON_VIRTIO_PCI_MAX_QUEUES */
+    uint16_t queue_size;   /* power of two, 1 .. VCON_VIRTQ_MAX_SIZE */
+    unsigned intx_line;    /* passed to host->irq_set_level */
+};
+
+struct vcon_virtio_pci_stats {
+    uint64_t bad_accesses; /* wrong size or offset, writes to read-only */
+    uint64_t bad_queue_selects, bad_notifies;
+    uint64_t interrupts, msi_sent, msi_masked;
+};
+
+struct vcon_virtio_pci;
+
+int vcon_virtio_pci_create(const struct vcon_virtio_pci_config *config,
+                           const struct vcon_host *host,
+                           const struct vcon_virtio_device_ops *ops, void *device,
+                           struct vcon_virtio_pci **out);
+void vcon_virtio_pci_destroy(struct vcon_virtio_pci *t);
+
+/* Guest accesses. config: offset 0..4095 in PCI configuration space;
+ * bar: 0 (I/O registers and device configuration) or 1 (MSI-X). Return 0,
+ * or -EINVAL for an access the transport refuses (reads then give all
+ * ones); the device stays usable. */
+int vcon_virtio_pci_config_read(struct vcon_virtio_pci *t, unsigned offset, unsigned size,
+                                uint32_t *value);
+int vcon_virtio_pci_config_write(struct vcon_virtio_pci *t, unsigned offset, unsigned size,
+                                 uint32_t value);
+int vcon_virtio_pci_bar_read(struct vcon_virtio_pci *t, unsigned bar, uint64_t offset,
+                             unsigned size, uint32_t *value);
+int vcon_virtio_pci_bar_write(struct vcon_virtio_pci *t, unsigned bar, uint64_t offset,
+                              unsigned size, uint32_t value);
+/* The BAR sizes the guest sees when sizing (all-ones writes). */
+uint32_t vcon_virtio_pci_bar_size(const struct vcon_virtio_pci *t, unsigned bar);
+
+/* For the device. */
+struct vcon_virtq *vcon_virtio_pci_queue(struct vcon_virtio_pci *t, unsigned index);
+uint32_t vcon_virtio_pci_features(const struct vcon_virtio_pci *t); /* negotiated */
+uint8_t vcon_virtio_pci_status(const struct vcon_virtio_pci *t);
+/* Interrupt for queue `index` if the ring's suppression rules allow it. */
+void vcon_virtio_pci_notify_queue(struct vcon_virtio_pci *t, unsigned index);
+/* Configuration-change interrupt. */
+void vcon_virtio_pci_notify_config(struct vcon_virtio_pci *t);
+/* Current INTx level (ISR not yet read). */
+bool vcon_virtio_pci_intx_level(const struct vcon_virtio_pci *t);
+bool vcon_virtio_pci_msix_enabled(const struct vcon_virtio_pci *t);
+void vcon_virtio_pci_get_stats(const struct vcon_virtio_pci *t, struct vcon_virtio_pci_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

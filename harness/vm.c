@@ -1,0 +1,126 @@
+/* VM creation and teardown, guest RAM and the fake guest's own accesses to
+ * it, and the log every part of the VM writes to. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_internal.h"
+
+/* The guest RAM layout the devices are written for fits below 4 GiB, and the
+ * bound keeps every gpa + len sum far from overflowing. */
+#define HARNESS_RAM_MAX (UINT64_C(1) << 32)
+
+int vcon_vm_create(size_t ram_size, struct vcon_vm **out)
+{
+    if (out == NULL)
+        return -EINVAL;
+    *out = NULL;
+    if (ram_size == 0 || (uint64_t)ram_size > HARNESS_RAM_MAX)
+        return -EINVAL;
+
+    struct vcon_vm *vm = calloc(1, sizeof(*vm));
+    if (vm == NULL)
+        return -ENOMEM;
+    /* calloc, not malloc: a guest reading RAM it never wrote must see the
+     * same bytes on every run. */
+    vm->ram = calloc(ram_size, 1);
+    if (vm->ram == NULL) {
+        free(vm);
+        return -ENOMEM;
+    }
+    vm->ram_size = ram_size;
+    *out = vm;
+    return 0;
+}
+
+void vcon_vm_destroy(struct vcon_vm *vm)
+{
+    if (vm == NULL)
+        return;
+    harness_bindings_free(vm);
+    harness_clock_free(vm);
+    harness_irq_free(vm);
+    harness_bus_free(vm);
+    free(vm->ram);
+    free(vm);
+}
+
+size_t vcon_vm_ram_size(const struct vcon_vm *vm)
+{
+    return vm->ram_size;
+}
+
+bool harness_ram_contains(const struct vcon_vm *vm, uint64_t gpa, size_t len)
+{
+    /* Written as a subtraction so that gpa + len never has to be formed: it
+     * wraps for a gpa near UINT64_MAX. */
+    const uint64_t size = vm->ram_size;
+    if (gpa > size)
+        return false;
+    return (uint64_t)len <= size - gpa;
+}
+
+int vcon_vm_guest_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+    if (!harness_ram_contains(vm, gpa, len))
+        return -EFAULT;
+    if (len == 0)
+        return 0;
+    if (buf == NULL)
+        return -EFAULT;
+    memcpy(vm->ram + gpa, buf, len);
+    return 0;
+}
+
+int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len)
+{
+    if (!harness_ram_contains(vm, gpa, len))
+        return -EFAULT;
+    if (len == 0)
+        return 0;
+    if (buf == NULL)
+        return -EFAULT;
+    memcpy(buf, vm->ram + gpa, len);
+    return 0;
+}
+
+static const char *level_name(enum vcon_log_level level)
+{
+    switch (level) {
+    case VCON_LOG_ERROR:
+        return "error";
+    case VCON_LOG_WARN:
+        return "warn";
+    case VCON_LOG_INFO:
+        return "info";
+    case VCON_LOG_DEBUG:
+        return "debug";
+    }
+    return "?";
+}
+
+void harness_log(struct vcon_vm *vm, enum vcon_log_level level, const char *message)
+{
+    if (message == NULL)
+        message = "(null)";
+    vm->log_count++;
+    snprintf(vm->last_log, sizeof(vm->last_log), "%s", message);
+    if (vm->log_echo)
+        fprintf(stderr, "vcon %s: %s\n", level_name(level), message);
+}
+
+uint64_t vcon_vm_log_count(const struct vcon_vm *vm)
+{
+    return vm->log_count;
+}
+
+const char *vcon_vm_last_log(const struct vcon_vm *vm)
+{
+    return vm->last_log;
+}
+
+void vcon_vm_set_log_echo(struct vcon_vm *vm, bool echo)
+{
+    vm->log_echo = echo;
+}
