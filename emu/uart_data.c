@@ -139,7 +139,8 @@ void uart_transmit(struct vcon_uart *uart, uint8_t ch)
         /* The transmitter output is wired to the receiver; the serial
          * output stays idle. */
         (void)uart_receive(uart, ch, 0);
-        uart->thre_pending = true;
+        /* Bytes held from before loopback still occupy the FIFO. */
+        uart->thre_pending = uart->tx.count == 0;
         return;
     }
     if (vcon_ring_full(&uart->tx)) {

@@ -118,8 +118,9 @@ static void write_fcr(struct vcon_uart *uart, uint8_t value)
     }
     if (flushed && acrn)
         uart_discard_backend_input(uart, UART_ACRN_FLUSH_LIMIT);
+    /* No timer restart here: the timeout counts from the last byte received
+     * or read, and a FIFO clear has already stopped it. */
     uart_pull_input(uart);
-    uart_restart_timeout(uart);
 }
 
 static void write_lcr(struct vcon_uart *uart, uint8_t value)
