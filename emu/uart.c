@@ -5,13 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log_budget.h"
 #include "uart_internal.h"
 
 #define UART_DEFAULT_DIVISOR 12u /* 9600 baud from the 1.8432 MHz clock */
 #define UART_16550A_FIFO 16u
 #define UART_ACRN_FIFO 256u
-#define UART_LOG_LINES_PER_SECOND 8u
-#define NS_PER_SECOND 1000000000u
 
 static uint8_t default_modem_lines(enum vcon_uart_profile profile)
 {
@@ -56,20 +55,7 @@ void uart_note_modem_change(struct vcon_uart *uart, uint8_t old_inputs)
 
 void uart_log(struct vcon_uart *uart, enum vcon_log_level level, const char *message)
 {
-    /* A guest can provoke a log line per access; keep the host's log
-     * readable by allowing a few lines per second of virtual time. */
-    uint64_t window;
-    if (!uart->host.log)
-        return;
-    window = uart->host.now_ns ? uart->host.now_ns(uart->host.ctx) / NS_PER_SECOND : 0;
-    if (window != uart->log_window) {
-        uart->log_window = window;
-        uart->log_lines = 0;
-    }
-    if (uart->log_lines >= UART_LOG_LINES_PER_SECOND)
-        return;
-    uart->log_lines++;
-    uart->host.log(uart->host.ctx, level, message);
+    vcon_log_limited(&uart->host, &uart->log_budget, level, message);
 }
 
 static int check_config(const struct vcon_uart_config *config, const struct vcon_host *host)

@@ -41,8 +41,7 @@ struct vcon_uart {
     bool irq_pending;       /* an enabled source was pending at the last update */
     bool irq_level;
 
-    uint64_t log_window;    /* virtual second of the current log budget */
-    unsigned log_lines;
+    struct vcon_log_budget log_budget;
     struct vcon_uart_stats stats;
 };
 

@@ -28,6 +28,15 @@ extern "C" {
 
 /* Control messages: struct { le32 id; le16 event; le16 value; } + payload. */
 #define VCON_CONSOLE_CTRL_HEADER 8u
+/* The id of DEVICE_READY (no port). */
+#define VCON_CONSOLE_BAD_ID 0xFFFFFFFFu
+/* RESIZE payload: { le16 rows; le16 cols; } (the layout Linux reads). */
+#define VCON_CONSOLE_RESIZE_PAYLOAD 4u
+/* Device -> guest control messages waiting for ctrl rx buffers: at most
+ * this many; more are dropped (stats.ctrl_dropped_full). */
+#define VCON_CONSOLE_CTRL_PENDING_MAX (4u * VCON_CONSOLE_MAX_PORTS * 8u)
+/* Default queue size (queue_size 0). */
+#define VCON_CONSOLE_DEFAULT_QUEUE_SIZE 64u
 enum vcon_console_ctrl_event {
     VCON_CONSOLE_DEVICE_READY = 0,
     VCON_CONSOLE_DEVICE_ADD = 1,
@@ -76,7 +85,10 @@ struct vcon_console_config {
 /* Parse the device model's option text (what follows "virtio-console,"):
  *   [@]stdio|tty|pty|file:NAME[=PATH][,...]  and  [@]socket:NAME=PATH[:server|client]
  * into a configuration (ports numbered in order, all present) and one backend
- * per port. Returns 0, or -EINVAL with a one-line reason in err. */
+ * per port. Returns 0, or -EINVAL with a one-line reason in err; on error
+ * *config and backends[] are left untouched. On success the whole *config is
+ * written (ACRN's defaults: max_ports 16, queue_size 64, 80x25, intx_line 0)
+ * and backends[] past the last port are zeroed. docs/console.md. */
 int vcon_console_parse_options(const char *text, struct vcon_console_config *config,
                                struct vcon_backend_spec backends[VCON_CONSOLE_MAX_PORTS],
                                char *err, size_t errlen);
@@ -86,16 +98,34 @@ struct vcon_console_port_state {
     bool guest_ready; /* PORT_READY(1) received */
     bool guest_open;  /* PORT_OPEN from the guest */
     bool host_open;   /* backend connected, as told to the guest */
+    bool tx_held;     /* a guest tx chain waits for the backend to take it */
     uint64_t to_guest_bytes, from_guest_bytes;
 };
 
 struct vcon_console_stats {
-    uint64_t ctrl_in, ctrl_out;     /* control messages received / sent */
-    uint64_t ctrl_malformed;        /* short, unknown, out of range, absent port */
-    uint64_t ctrl_dropped_full;     /* never: control messages wait instead */
-    uint64_t emerg_bytes;
+    uint64_t ctrl_in, ctrl_out;     /* well-formed control messages received / sent */
+    uint64_t ctrl_malformed;        /* guest messages: short, unknown event, id out of
+                                     * range, absent port, device-only event, chain
+                                     * with writable parts */
+    uint64_t ctrl_dropped_full;     /* device messages dropped because
+                                     * VCON_CONSOLE_CTRL_PENDING_MAX were already
+                                     * waiting for ctrl rx buffers */
+    uint64_t ctrl_bad_buffers;      /* ctrl rx buffers returned unused (used length
+                                     * 0): under 8 bytes, readable parts, or outside
+                                     * guest RAM; the message waits for the next one */
+    uint64_t ctrl_truncated;        /* PORT_NAME messages cut to fit a buffer */
+    uint64_t emerg_bytes;           /* emergency writes port 0's backend took */
+    uint64_t emerg_dropped;         /* emergency writes it refused (would block,
+                                     * closed) */
+    uint64_t config_ignored_writes; /* writes to read-only configuration fields */
+    uint64_t ignored_kicks;         /* kicks of queues with no function in the
+                                     * negotiated mode or of absent ports */
     uint64_t rx_bytes, tx_bytes;    /* all ports, to / from the guest */
-    uint64_t data_malformed;        /* data chains without the right direction */
+    uint64_t rx_lost_bytes;         /* read from a backend, refused by guest RAM */
+    uint64_t tx_dropped_bytes;      /* from the guest, dropped: backend closed or
+                                     * port removed */
+    uint64_t data_malformed;        /* data chains without the right direction,
+                                     * empty, or outside guest RAM */
 };
 
 struct vcon_console;
@@ -110,12 +140,14 @@ struct vcon_virtio_pci *vcon_console_transport(struct vcon_console *console);
 void vcon_console_backend_ready(struct vcon_console *console, unsigned port);
 /* Backend connected (open) or gone: a PORT_OPEN message to the guest. */
 void vcon_console_backend_open(struct vcon_console *console, unsigned port, bool open);
-/* Hot-plug / unplug. Return 0, -EINVAL (bad port, name), -EEXIST, -ENOENT,
- * -ENOTSUP (MULTIPORT not negotiated and port != 0). */
+/* Hot-plug / unplug. Return 0, -EINVAL (bad port, name; removing port 0),
+ * -EEXIST, -ENOENT, -ENOTSUP (port != 0 while multiport is impossible:
+ * no_multiport, or the driver reached DRIVER_OK without MULTIPORT). */
 int vcon_console_port_add(struct vcon_console *console, unsigned port, const char *name,
                           bool is_console);
 int vcon_console_port_remove(struct vcon_console *console, unsigned port);
-/* New size for a console port: config space (port 0) and a RESIZE message. */
+/* New size of a port: config space and a configuration interrupt (port 0),
+ * and a RESIZE message for a console port (multiport). 0, -EINVAL, -ENOENT. */
 int vcon_console_resize(struct vcon_console *console, unsigned port, uint16_t cols,
                         uint16_t rows);
 

@@ -42,6 +42,13 @@ enum vcon_log_level {
 struct vcon_timer;
 typedef void vcon_timer_fn(void *device);
 
+/* A device's log rate limiter (see emu/log_budget.h): the virtual second
+ * it counts for and the lines sent in it. Zero-initialised is ready. */
+struct vcon_log_budget {
+    uint64_t window;
+    unsigned lines;
+};
+
 struct vcon_host {
     void *ctx; /* passed back as the first argument of every call */
 
