@@ -22,7 +22,7 @@ static int host_mem_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 static int host_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
     const struct vcon_vm_binding *b = ctx;
-    return vcon_vm_guest_write(b->vm, gpa, buf, len);
+    return harness_ram_write(b->vm, gpa, buf, len);
 }
 
 static void host_irq_set_level(void *ctx, unsigned line, int level)

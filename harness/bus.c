@@ -114,32 +114,51 @@ static bool route(struct vcon_vm *vm, enum vcon_space space, uint64_t addr, unsi
     return true;
 }
 
+static void observe_access(struct vcon_vm *vm, enum vcon_space space, uint64_t addr,
+                           unsigned size, bool is_write, uint32_t value)
+{
+    if (vm->recorder.access != NULL)
+        vm->recorder.access(vm->recorder.arg, space, addr, size, is_write, value);
+}
+
+static uint32_t observe_result(struct vcon_vm *vm, uint32_t value)
+{
+    if (vm->recorder.read_result != NULL)
+        vm->recorder.read_result(vm->recorder.arg, value);
+    return value;
+}
+
 uint32_t vcon_vm_read(struct vcon_vm *vm, enum vcon_space space, uint64_t addr, unsigned size)
 {
     const uint32_t ones = all_ones(size);
     struct harness_region r;
+    observe_access(vm, space, addr, size, false, 0);
     if (!route(vm, space, addr, size, &r)) {
         vm->unmapped_accesses++;
-        return ones;
+        return observe_result(vm, ones);
     }
     if (r.ops->read == NULL)
-        return ones;
+        return observe_result(vm, ones);
 
     uint32_t value = ones;
     harness_device_enter(vm);
     const int rc = r.ops->read(r.device, addr - r.base, size, &value);
-    harness_device_leave(vm);
-    if (rc != 0)
-        return ones;
     /* A device may leave junk above the access size; the guest's register
-     * is only `size` bytes wide. */
-    return value & ones;
+     * is only `size` bytes wide. The result is observed before leaving, so
+     * that interrupts the read caused are delivered after it. */
+    value = observe_result(vm, rc != 0 ? ones : value & ones);
+    harness_device_leave(vm);
+    return value;
 }
 
 void vcon_vm_write(struct vcon_vm *vm, enum vcon_space space, uint64_t addr, unsigned size,
                    uint32_t value)
 {
     struct harness_region r;
+    /* A guest cannot put more than `size` bytes on the bus; neither can a
+     * fuzzer passing a wide value. */
+    value &= all_ones(size);
+    observe_access(vm, space, addr, size, true, value);
     if (!route(vm, space, addr, size, &r)) {
         vm->unmapped_accesses++;
         return;
@@ -148,9 +167,8 @@ void vcon_vm_write(struct vcon_vm *vm, enum vcon_space space, uint64_t addr, uns
         return;
 
     harness_device_enter(vm);
-    /* A guest cannot put more than `size` bytes on the bus; neither can a
-     * fuzzer passing a wide value. A failed write has nowhere to go. */
-    (void)r.ops->write(r.device, addr - r.base, size, value & all_ones(size));
+    /* A failed write has nowhere to go. */
+    (void)r.ops->write(r.device, addr - r.base, size, value);
     harness_device_leave(vm);
 }
 

@@ -92,6 +92,9 @@ void vcon_vm_advance(struct vcon_vm *vm, uint64_t ns)
 {
     const uint64_t target = ns > UINT64_MAX - vm->now ? UINT64_MAX : vm->now + ns;
 
+    if (vm->recorder.advance != NULL)
+        vm->recorder.advance(vm->recorder.arg, ns);
+
     /* Searched afresh after every fire: the callback may arm, disarm or
      * destroy any timer, itself included. A timer armed in the past fires at
      * the current time, because time never goes backwards. */

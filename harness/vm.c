@@ -63,6 +63,21 @@ bool harness_ram_contains(const struct vcon_vm *vm, uint64_t gpa, size_t len)
 
 int vcon_vm_guest_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len)
 {
+    if (vm->recorder.guest_write != NULL)
+        vm->recorder.guest_write(vm->recorder.arg, gpa, buf, len);
+    return harness_ram_write(vm, gpa, buf, len);
+}
+
+void vcon_vm_set_observer(struct vcon_vm *vm, const struct vcon_vm_observer *observer)
+{
+    if (observer != NULL)
+        vm->recorder = *observer;
+    else
+        vm->recorder = (struct vcon_vm_observer){ 0 };
+}
+
+int harness_ram_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
     if (!harness_ram_contains(vm, gpa, len))
         return -EFAULT;
     if (len == 0)

@@ -52,6 +52,7 @@ struct harness_timer {
 struct vcon_vm {
     uint8_t *ram;
     size_t ram_size;
+    struct vcon_vm_observer recorder; /* the input observer; all NULL when none */
 
     struct harness_space spaces[HARNESS_NR_SPACES];
     uint64_t unmapped_accesses;
@@ -98,6 +99,8 @@ void harness_msi_send(struct vcon_vm *vm, uint64_t address, uint32_t data);
  * reach the observer only once the outermost call has returned, the way a
  * vCPU takes an interrupt between instructions, so the observer (a fake
  * guest's handler) never runs inside a device's own handler. */
+/* A device's write to guest RAM: like vcon_vm_guest_write, not observed. */
+int harness_ram_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len);
 void harness_device_enter(struct vcon_vm *vm);
 void harness_device_leave(struct vcon_vm *vm);
 void harness_irq_free(struct vcon_vm *vm);

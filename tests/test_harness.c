@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness/script_backend.h"
@@ -1338,6 +1339,126 @@ static void test_script_write_of_zero_bytes_moves_nothing(void **state)
     vcon_script_backend_destroy(b);
 }
 
+/* ---- the input observer ---------------------------------------------- */
+
+struct observed {
+    char log[512];
+    size_t len;
+};
+
+static void note(struct observed *o, const char *text)
+{
+    size_t n = strlen(text);
+    if (o->len + n + 1 < sizeof(o->log)) {
+        memcpy(o->log + o->len, text, n);
+        o->len += n;
+        o->log[o->len++] = ' ';
+        o->log[o->len] = 0;
+    }
+}
+
+static void obs_access(void *arg, enum vcon_space space, uint64_t addr, unsigned size,
+                       bool is_write, uint32_t value)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "%s%d:%llx/%u=%x", is_write ? "W" : "R", (int)space,
+             (unsigned long long)addr, size, (unsigned)value);
+    note(arg, text);
+}
+
+static void obs_result(void *arg, uint32_t value)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "->%x", (unsigned)value);
+    note(arg, text);
+}
+
+static void obs_guest_write(void *arg, uint64_t gpa, const void *buf, size_t len)
+{
+    char text[48];
+    (void)buf;
+    snprintf(text, sizeof(text), "M%llx+%zu", (unsigned long long)gpa, len);
+    note(arg, text);
+}
+
+static void obs_advance(void *arg, uint64_t ns)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "T%llu", (unsigned long long)ns);
+    note(arg, text);
+}
+
+static void obs_irq(void *arg, int line, int level)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "I%d=%d", line, level);
+    note(arg, text);
+}
+
+static void raise_line7_on_write(struct fake_dev *dev, uint64_t offset, uint32_t value)
+{
+    (void)offset;
+    (void)value;
+    dev->host.irq_set_level(dev->host.ctx, 7, 1);
+}
+
+static void test_observer_sees_inputs_in_order_with_read_result_before_interrupts(void **state)
+{
+    (void)state;
+    struct vcon_vm *vm = make_vm();
+    struct fake_dev dev;
+    struct observed o = { .len = 0 };
+    const struct vcon_vm_observer obs = {
+        .arg = &o, .access = obs_access, .read_result = obs_result,
+        .guest_write = obs_guest_write, .advance = obs_advance,
+    };
+    uint8_t byte = 0x5A;
+    fake_init(&dev, vm);
+    dev.on_write = raise_line7_on_write;
+    dev.regs[2] = 0x42;
+    assert_int_equal(vcon_vm_map(vm, VCON_SPACE_PIO, 0x3F8, 8, &fake_ops, &dev), 0);
+    vcon_vm_set_observer(vm, &obs);
+    vcon_vm_set_irq_observer(vm, obs_irq, &o);
+
+    vcon_vm_outb(vm, 0x3F9, 0xFF);
+    assert_int_equal(vcon_vm_inb(vm, 0x3FA), 0x42);
+    assert_int_equal(vcon_vm_inb(vm, 0x2F8), 0xFF); /* unmapped: still an input */
+    assert_int_equal(vcon_vm_guest_write(vm, 0x100, &byte, 1), 0);
+    /* A device's own RAM write is an output, not an input. */
+    assert_int_equal(dev.host.mem_write(dev.host.ctx, 0x200, &byte, 1), 0);
+    vcon_vm_advance(vm, 1000);
+    assert_string_equal(o.log, "W0:3f9/1=ff I7=1 R0:3fa/1=0 ->42 R0:2f8/1=0 ->ff M100+1 T1000 ");
+
+    vcon_vm_set_observer(vm, NULL);
+    vcon_vm_outb(vm, 0x3F9, 1);
+    assert_int_equal(strlen(o.log), o.len);
+    assert_string_equal(o.log, "W0:3f9/1=ff I7=1 R0:3fa/1=0 ->42 R0:2f8/1=0 ->ff M100+1 T1000 ");
+    vcon_vm_destroy(vm);
+}
+
+static void set_line9_on_write(struct fake_dev *dev, uint64_t offset, uint32_t value)
+{
+    (void)offset;
+    dev->host.irq_set_level(dev->host.ctx, 9, (int)(value & 1));
+}
+
+static void test_observer_sees_read_result_before_the_interrupt_it_causes(void **state)
+{
+    (void)state;
+    struct vcon_vm *vm = make_vm();
+    struct fake_dev dev;
+    struct observed o = { .len = 0 };
+    const struct vcon_vm_observer obs = { .arg = &o, .access = obs_access, .read_result = obs_result };
+    fake_init(&dev, vm);
+    dev.on_write = set_line9_on_write;
+    assert_int_equal(vcon_vm_map(vm, VCON_SPACE_MMIO, 0x1000, 16, &fake_ops, &dev), 0);
+    vcon_vm_set_observer(vm, &obs);
+    vcon_vm_set_irq_observer(vm, obs_irq, &o);
+    vcon_vm_write(vm, VCON_SPACE_MMIO, 0x1004, 4, 0x10001);
+    assert_string_equal(o.log, "W1:1004/4=10001 I9=1 ");
+    vcon_vm_destroy(vm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1402,6 +1523,8 @@ int main(void)
         cmocka_unit_test(test_script_output_collects_and_clears),
         cmocka_unit_test(test_script_pending_input_counts_unread_bytes),
         cmocka_unit_test(test_script_write_of_zero_bytes_moves_nothing),
+        cmocka_unit_test(test_observer_sees_inputs_in_order_with_read_result_before_interrupts),
+        cmocka_unit_test(test_observer_sees_read_result_before_the_interrupt_it_causes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

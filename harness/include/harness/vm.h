@@ -94,6 +94,24 @@ const char *vcon_vm_last_log(const struct vcon_vm *vm); /* "" when none */
 /* Print device log lines to stderr as they arrive (default off). */
 void vcon_vm_set_log_echo(struct vcon_vm *vm, bool echo);
 
+/* ---- recording ------------------------------------------------------- */
+/* One observer sees every input that reaches the VM from outside its
+ * devices, in order: guest bus accesses (before the device sees them; a
+ * read's result right after the device returned it, before any interrupt is
+ * delivered to the irq observer), the fake guest's own RAM writes (not the
+ * devices'), and clock advances (before the timers they make due fire). A
+ * recorded run must not advance the clock from inside the irq observer. */
+struct vcon_vm_observer {
+    void *arg;
+    void (*access)(void *arg, enum vcon_space space, uint64_t addr, unsigned size,
+                   bool is_write, uint32_t value);
+    void (*read_result)(void *arg, uint32_t value);
+    void (*guest_write)(void *arg, uint64_t gpa, const void *buf, size_t len);
+    void (*advance)(void *arg, uint64_t ns);
+};
+/* Install (a copy of) `observer`; NULL removes it. */
+void vcon_vm_set_observer(struct vcon_vm *vm, const struct vcon_vm_observer *observer);
+
 /* ---- devices' host interfaces --------------------------------------- */
 #define VCON_VM_MAX_PORTS 32u
 /* Make a host interface for one device with `nr_ports` scripted backends
