@@ -37,6 +37,9 @@ static const struct kind_info kinds[VCON_TRACE_KIND_COUNT] = {
     [VCON_TRACE_RESIZE] = {"RESIZE", VCON_TRACE_ROLE_INPUT, 6, 0},
     [VCON_TRACE_RESET] = {"RESET", VCON_TRACE_ROLE_INPUT, 0, 0},
     [VCON_TRACE_MARK] = {"MARK", VCON_TRACE_ROLE_LABEL, 0, 1},
+    [VCON_TRACE_READ_RESULT] = {"READ_RESULT", VCON_TRACE_ROLE_OUTPUT, 4, 0},
+    [VCON_TRACE_UART_LINE_ERROR] = {"UART_LINE_ERROR", VCON_TRACE_ROLE_INPUT, 2, 0},
+    [VCON_TRACE_MODEM_LINES] = {"MODEM_LINES", VCON_TRACE_ROLE_INPUT, 1, 0},
 };
 
 #define META_STRINGS_OFFSET (VCON_TRACE_HEADER_SIZE + 20u)
@@ -317,6 +320,16 @@ int vcon_trace_event_encode(const struct vcon_trace_event *ev, uint8_t *buf, siz
         put_u16(p + 2, ev->resize.cols);
         put_u16(p + 4, ev->resize.rows);
         break;
+    case VCON_TRACE_READ_RESULT:
+        put_u32(p, ev->read_result.value);
+        break;
+    case VCON_TRACE_UART_LINE_ERROR:
+        p[0] = ev->line_error.byte;
+        p[1] = ev->line_error.errors;
+        break;
+    case VCON_TRACE_MODEM_LINES:
+        p[0] = ev->modem.lines;
+        break;
     default: /* RESET, MARK: no fields */
         break;
     }
@@ -484,6 +497,16 @@ int vcon_trace_event_decode(const uint8_t *body, size_t len, struct vcon_trace_e
         ev->resize.port = get_u16(p);
         ev->resize.cols = get_u16(p + 2);
         ev->resize.rows = get_u16(p + 4);
+        break;
+    case VCON_TRACE_READ_RESULT:
+        ev->read_result.value = get_u32(p);
+        break;
+    case VCON_TRACE_UART_LINE_ERROR:
+        ev->line_error.byte = p[0];
+        ev->line_error.errors = p[1];
+        break;
+    case VCON_TRACE_MODEM_LINES:
+        ev->modem.lines = p[0];
         break;
     default: /* RESET, MARK */
         break;

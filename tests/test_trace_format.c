@@ -285,6 +285,16 @@ static size_t sample_events(struct vcon_trace_event *out)
     out[n++] = ev;
     out[n++] = payload_event(VCON_TRACE_MARK, 0);
     out[n++] = payload_event(VCON_TRACE_MARK, vcon_trace_max_payload(VCON_TRACE_MARK));
+    ev = (struct vcon_trace_event){.kind = VCON_TRACE_READ_RESULT, .device = 1};
+    ev.read_result.value = 0xfffffffe;
+    out[n++] = ev;
+    ev = (struct vcon_trace_event){.kind = VCON_TRACE_UART_LINE_ERROR};
+    ev.line_error.byte = 0xff;
+    ev.line_error.errors = 0x1c;
+    out[n++] = ev;
+    ev = (struct vcon_trace_event){.kind = VCON_TRACE_MODEM_LINES};
+    ev.modem.lines = 0xf0;
+    out[n++] = ev;
     return n;
 }
 
@@ -350,6 +360,16 @@ static void assert_same_event(const struct vcon_trace_event *want,
         assert_int_equal(got->resize.port, want->resize.port);
         assert_int_equal(got->resize.cols, want->resize.cols);
         assert_int_equal(got->resize.rows, want->resize.rows);
+        break;
+    case VCON_TRACE_READ_RESULT:
+        assert_int_equal(got->read_result.value, want->read_result.value);
+        break;
+    case VCON_TRACE_UART_LINE_ERROR:
+        assert_int_equal(got->line_error.byte, want->line_error.byte);
+        assert_int_equal(got->line_error.errors, want->line_error.errors);
+        break;
+    case VCON_TRACE_MODEM_LINES:
+        assert_int_equal(got->modem.lines, want->modem.lines);
         break;
     default:
         break;
@@ -615,7 +635,7 @@ static void writer_refuses_fields_the_reader_would_refuse(void **state)
     assert_int_equal(vcon_trace_writer_append(w, 0, &ev), -EINVAL);
     ev = (struct vcon_trace_event){.kind = VCON_TRACE_KIND_COUNT};
     assert_int_equal(vcon_trace_writer_append(w, 0, &ev), -EINVAL);
-    assert_string_equal(vcon_trace_writer_error(w), "unknown event kind 19");
+    assert_string_equal(vcon_trace_writer_error(w), "unknown event kind 22");
 
     ev = (struct vcon_trace_event){.kind = VCON_TRACE_REG_WRITE};
     ev.reg.size = 3;
@@ -1589,6 +1609,9 @@ static void kinds_have_stable_names_and_roles(void **state)
         {16, "RESIZE", VCON_TRACE_ROLE_INPUT},
         {17, "RESET", VCON_TRACE_ROLE_INPUT},
         {18, "MARK", VCON_TRACE_ROLE_LABEL},
+        {19, "READ_RESULT", VCON_TRACE_ROLE_OUTPUT},
+        {20, "UART_LINE_ERROR", VCON_TRACE_ROLE_INPUT},
+        {21, "MODEM_LINES", VCON_TRACE_ROLE_INPUT},
     };
     assert_int_equal(sizeof(want) / sizeof(want[0]), VCON_TRACE_KIND_COUNT);
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

@@ -36,7 +36,7 @@ extern "C" {
 enum vcon_trace_kind {
     VCON_TRACE_META = 0,            /* label: always event 0 */
     VCON_TRACE_END = 1,             /* label: always the last event */
-    VCON_TRACE_REG_READ = 2,        /* input (value: output) */
+    VCON_TRACE_REG_READ = 2,        /* input (value 0: see READ_RESULT) */
     VCON_TRACE_REG_WRITE = 3,       /* input */
     VCON_TRACE_MEM_READ = 4,        /* input (gpa, length: output) */
     VCON_TRACE_MEM_WRITE = 5,       /* output (result: input) */
@@ -53,7 +53,10 @@ enum vcon_trace_kind {
     VCON_TRACE_RESIZE = 16,         /* input */
     VCON_TRACE_RESET = 17,          /* input */
     VCON_TRACE_MARK = 18,           /* label */
-    VCON_TRACE_KIND_COUNT = 19,
+    VCON_TRACE_READ_RESULT = 19,    /* output: the value a REG_READ returned */
+    VCON_TRACE_UART_LINE_ERROR = 20, /* input: a character with line errors */
+    VCON_TRACE_MODEM_LINES = 21,    /* input: the UART's modem input lines */
+    VCON_TRACE_KIND_COUNT = 22,
 };
 
 /* What the replayer does with an event of a kind. */
@@ -150,6 +153,16 @@ struct vcon_trace_event {
             uint16_t cols;
             uint16_t rows;
         } resize;
+        struct {
+            uint32_t value;
+        } read_result;
+        struct {
+            uint8_t byte;
+            uint8_t errors; /* LSR PE/FE/BI bits */
+        } line_error;
+        struct {
+            uint8_t lines; /* MSR CTS/DSR/RI/DCD bits */
+        } modem;
     };
     /* MEM_*, BACKEND_READ/WRITE, HOTPLUG (name), MARK (text). From the
      * reader: points into its buffer, valid until its next call. */
