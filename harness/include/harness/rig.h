@@ -102,9 +102,12 @@ struct vcon_rig_event {
     uint8_t value;
     const char *name;
 };
-/* Apply a host event. Returns the device's answer (0 or negative errno). */
+/* Apply a host event. Returns the device's answer (0 or negative errno),
+ * -EINVAL for a device or port the rig does not have. */
 int vcon_rig_apply(struct vcon_rig *rig, const struct vcon_rig_event *ev);
-typedef void vcon_rig_event_observer(void *arg, const struct vcon_rig_event *ev, int result);
+/* Sees each applied event before the device does, so that what the device
+ * does in answer comes after it in a recording. */
+typedef void vcon_rig_event_observer(void *arg, const struct vcon_rig_event *ev);
 void vcon_rig_set_event_observer(struct vcon_rig *rig, vcon_rig_event_observer *fn, void *arg);
 
 /* Convenience wrappers around vcon_rig_apply. */
