@@ -45,6 +45,25 @@ static const struct kind_info kinds[VCON_TRACE_KIND_COUNT] = {
 #define META_STRINGS_OFFSET (VCON_TRACE_HEADER_SIZE + 20u)
 #define META_MIN_BODY (META_STRINGS_OFFSET + 4u)
 
+int vcon_trace_kind_is_step(unsigned kind)
+{
+    switch (kind) {
+    case VCON_TRACE_REG_READ:
+    case VCON_TRACE_REG_WRITE:
+    case VCON_TRACE_GUEST_MEM_WRITE:
+    case VCON_TRACE_TIME_STEP:
+    case VCON_TRACE_BACKEND_EVENT:
+    case VCON_TRACE_HOTPLUG:
+    case VCON_TRACE_RESIZE:
+    case VCON_TRACE_RESET:
+    case VCON_TRACE_UART_LINE_ERROR:
+    case VCON_TRACE_MODEM_LINES:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 const char *vcon_trace_kind_name(unsigned kind)
 {
     return kind < VCON_TRACE_KIND_COUNT ? kinds[kind].name : "UNKNOWN";

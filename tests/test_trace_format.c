@@ -1619,6 +1619,16 @@ static void kinds_have_stable_names_and_roles(void **state)
         assert_int_equal(vcon_trace_kind_role(want[i].kind), want[i].role);
     }
     assert_string_equal(vcon_trace_kind_name(VCON_TRACE_KIND_COUNT), "UNKNOWN");
+    /* Steps are the inputs fed from outside; answers to device calls and
+     * outputs are not. */
+    assert_true(vcon_trace_kind_is_step(VCON_TRACE_REG_READ));
+    assert_true(vcon_trace_kind_is_step(VCON_TRACE_GUEST_MEM_WRITE));
+    assert_true(vcon_trace_kind_is_step(VCON_TRACE_MODEM_LINES));
+    assert_false(vcon_trace_kind_is_step(VCON_TRACE_MEM_READ));
+    assert_false(vcon_trace_kind_is_step(VCON_TRACE_BACKEND_READ));
+    assert_false(vcon_trace_kind_is_step(VCON_TRACE_READ_RESULT));
+    assert_false(vcon_trace_kind_is_step(VCON_TRACE_KICK));
+    assert_false(vcon_trace_kind_is_step(VCON_TRACE_KIND_COUNT));
     assert_int_equal(vcon_trace_max_payload(VCON_TRACE_MARK), VCON_TRACE_SNAPLEN - 16);
     assert_int_equal(vcon_trace_max_payload(VCON_TRACE_MEM_READ), VCON_TRACE_SNAPLEN - 32);
     assert_int_equal(vcon_trace_max_payload(VCON_TRACE_KICK), 0);

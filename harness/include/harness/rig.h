@@ -51,18 +51,14 @@ struct vcon_rig_device_info {
     uint8_t pci_bus, pci_slot, pci_func;
 };
 
-/* Interposition points for the recorder and the replayer. All optional. */
+/* Interposition point for the recorder and the replayer (optional). Guest
+ * accesses are seen through the VM's observer (vcon_vm_set_observer). */
 struct vcon_rig_hooks {
     void *arg;
     /* Replace the host a device will use: `inner` is the VM's host for
      * device `index`; fill `*out` (copy `*inner` to pass through). */
     void (*wrap_host)(void *arg, unsigned index, const struct vcon_host *inner,
                       struct vcon_host *out);
-    /* Around every guest access that reaches a rig device (before the
-     * device sees it; `after_read` with the value it returned). */
-    void (*before_access)(void *arg, unsigned index, enum vcon_space space, uint64_t addr,
-                          unsigned size, bool is_write, uint32_t value);
-    void (*after_read)(void *arg, unsigned index, uint32_t value);
 };
 
 struct vcon_rig;

@@ -174,6 +174,11 @@ struct vcon_trace_event {
 
 /* "REG_READ" etc.; "UNKNOWN" for a number that is not a kind. */
 const char *vcon_trace_kind_name(unsigned kind);
+/* An input fed to the run from outside (a guest access, a fake-guest memory
+ * write, a host event, a time step), as opposed to an input that answers a
+ * call the device makes (MEM_READ, BACKEND_READ). A replay step starts at
+ * each one; the events up to the next belong to it. */
+int vcon_trace_kind_is_step(unsigned kind);
 /* The role of a kind; VCON_TRACE_ROLE_LABEL for an unknown number. */
 enum vcon_trace_role vcon_trace_kind_role(unsigned kind);
 /* The largest payload an event of this kind can carry (0 for kinds without

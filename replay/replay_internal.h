@@ -1,0 +1,134 @@
+/* Private to the replay library (recorder, replay host, replayer): the
+ * replayer's state, shared by the main loop and the host it hands the
+ * devices, and the one text form of an event that the verbose listing and
+ * the divergence report both use. */
+#ifndef VCON_REPLAY_INTERNAL_H
+#define VCON_REPLAY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/rig.h"
+#include "vcon/host.h"
+#include "vcon/replayer.h"
+#include "vcon/trace.h"
+
+/* Guest bus accesses, the fake guest's RAM writes and clock steps belong to
+ * no device: their events carry this device number. */
+#define REPLAY_BUS_DEVICE 255u
+
+/* Events shown before a divergence. */
+#define REPLAY_CONTEXT 8u
+#define REPLAY_LINE 320u
+/* Payload bytes kept per context event: more than a line ever shows. */
+#define REPLAY_CONTEXT_PAYLOAD 64u
+
+struct replay_context_entry {
+    struct vcon_trace_event ev; /* payload points into `payload` */
+    uint64_t time_ns;
+    uint8_t payload[REPLAY_CONTEXT_PAYLOAD];
+    const char *note;           /* a string literal, or NULL */
+    bool formatted;
+    char line[REPLAY_LINE];
+};
+#define REPLAY_MESSAGE 768u
+
+/* ---- text form of events (event_text.c) ------------------------------- */
+
+/* The kind's own fields, e.g. "line 4 level 1" for IRQ_LEVEL. */
+void replay_event_fields(const struct vcon_trace_event *ev, char *buf, size_t size);
+/* One stable line: index, time, kind, device, fields. */
+void replay_event_line(const struct vcon_trace_event *ev, uint64_t time_ns, char *buf,
+                       size_t size);
+/* What a device (or the guest's read) did, as a phrase that completes
+ * "..., " in a divergence message: "device 0 set line 4 level 0". */
+void replay_describe_call(const struct vcon_trace_event *call, char *buf, size_t size);
+/* Where two byte strings first differ, as " (first difference at byte 3:
+ * 0x41 recorded, 0x42 now)", or the lengths when one is a prefix. */
+void replay_describe_difference(const uint8_t *recorded, size_t recorded_len,
+                                const uint8_t *now, size_t now_len, char *buf, size_t size);
+
+/* ---- the replayer's state (replayer.c, replay_host.c) ------------------ */
+
+struct replay_device {
+    struct vcon_replayer *r;
+    unsigned index;
+    struct vcon_host inner; /* the VM's host: RAM, interrupts, timers, log */
+};
+
+struct vcon_replayer {
+    struct vcon_trace_reader *reader;
+    struct vcon_replay_options options;
+    enum vcon_replay_mode mode;
+    const char *mode_reason;
+    struct vcon_rig *rig;
+    struct vcon_vm *vm;
+    struct replay_device dev[VCON_RIG_MAX_DEVICES];
+    /* Set once the rig is built: from then on device calls are answered
+     * from the trace (the calls a rig makes while it is built are not in
+     * the trace, because recording starts after that). */
+    bool armed;
+
+    /* One event of lookahead; its payload lives in the reader until the
+     * next read. */
+    bool have_next;
+    int next_rc;
+    struct vcon_trace_event next;
+    uint64_t next_time;
+
+    /* Why replaying stopped, set inside device calls and by the main loop;
+     * once any is set, device calls get harmless answers. */
+    bool diverged, cut, read_failed, no_memory, finished;
+    enum vcon_replay_status status;
+    bool stopped_early;
+    uint64_t events; /* consumed, META not counted */
+    uint64_t div_event;
+    unsigned div_kind;
+    char message[REPLAY_MESSAGE];
+    char recorded_line[REPLAY_LINE];
+
+    /* The last events consumed, oldest first from context_count, kept raw
+     * and formatted only when shown: formatting every event would cost more
+     * than replaying it. */
+    struct replay_context_entry context[REPLAY_CONTEXT];
+    uint64_t context_count;
+
+    char meta_line[REPLAY_MESSAGE];
+};
+
+/* replayer.c: the lookahead. Returns what vcon_trace_reader_next returned
+ * (1 event, 0 END, VCON_TRACE_TRUNCATED, negative error) and leaves the
+ * event in r->next. */
+int replay_peek(struct vcon_replayer *r);
+/* Takes r->next out of the lookahead: lists it (verbose), remembers it for
+ * the report. `note` (may be NULL) is appended to the verbose line. */
+void replay_consume(struct vcon_replayer *r, const char *note);
+/* Whether nothing more is to be taken from the trace. */
+bool replay_stopped(const struct vcon_replayer *r);
+/* Records the first divergence, at the event r->next. */
+void replay_diverge(struct vcon_replayer *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The divergence for a lookahead event of the wrong kind or device, given
+ * what happened instead. */
+void replay_diverge_unexpected(struct vcon_replayer *r, const struct vcon_trace_event *call);
+/* Events the replayer passes over wherever they come: labels, TIMER_FIRE
+ * (timers are the VM's own, driven by TIME_STEP) and, in image mode,
+ * MEM_READ (a changed device may read differently). */
+bool replay_skippable(const struct vcon_replayer *r, unsigned kind);
+/* Takes events up to the next one of `call`'s kind and device and returns
+ * it (in r->next, not consumed), or NULL when replaying has stopped: a
+ * divergence (recorded here), the end or the cut of the trace, a read
+ * error. */
+const struct vcon_trace_event *replay_expect(struct vcon_replayer *r,
+                                             const struct vcon_trace_event *call);
+
+/* replay_inputs.c: feeds r->next, a step (vcon_trace_kind_is_step), to
+ * the rig (taken out of the lookahead first). */
+void replay_feed_input(struct vcon_replayer *r);
+
+/* replay_host.c: rig hook that gives device `index` the replay host. */
+void replay_wrap_host(void *arg, unsigned index, const struct vcon_host *inner,
+                      struct vcon_host *out);
+
+#endif

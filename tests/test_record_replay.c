@@ -1,0 +1,588 @@
+/* Recording and replaying: realistic guest sessions (the Linux-like UART and
+ * virtio-console drivers) are recorded through the rig's seam and replayed
+ * against the same devices, in both memory modes; the trace says what the
+ * run was (META, KICK labels); replays are deterministic; a recorder that
+ * dies leaves a trace that replays to its cut; VCON_RECORD records with no
+ * code; and the golden traces in corpus/traces/ replay and regenerate
+ * byte for byte. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "guest/uart_driver.h"
+#include "harness/rig.h"
+#include "vcon/recorded_sessions.h"
+#include "vcon/recorder.h"
+#include "vcon/replayer.h"
+#include "vcon/trace.h"
+
+#define UART_CONFIG "-s 1:0,lpc -l com1,stdio"
+#define CONSOLE_CONFIG "-s 3,virtio-console,@stdio:p0,pty:p1"
+#define GOLDEN_MAX_BYTES (100u * 1024u)
+#define PATH_SIZE 512
+
+static const char *const golden_files[] = {
+    "uart-16550a-session.pcap.zst",
+    "uart-acrn-dm-hv-session.pcap.zst",
+    "console-2port-session.pcap.zst",
+};
+#define NR_GOLDEN (sizeof(golden_files) / sizeof(golden_files[0]))
+
+struct fixture {
+    char dir[PATH_SIZE];
+    char uart[PATH_SIZE];
+    char console[PATH_SIZE];
+    struct vcon_session_result uart_result, console_result;
+};
+
+/* What a replay came to, kept after the replayer is closed. */
+struct outcome {
+    enum vcon_replay_status status;
+    enum vcon_replay_mode mode;
+    uint64_t events;
+    bool truncated, stopped_early;
+    char message[1024];
+};
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static void path_in(char *out, const char *dir, const char *name)
+{
+    const int n = snprintf(out, PATH_SIZE, "%s/%s", dir, name);
+    assert_true(n > 0 && n < PATH_SIZE);
+}
+
+static int run_session(struct vcon_rig *rig, bool console, struct vcon_recorder *rec,
+                       struct vcon_session_result *res)
+{
+    const struct vcon_session_options o = {
+        .device = 0, .out_len = console ? 300 : 500, .in_len = console ? 400 : 450,
+        .seed = 7, .rec = rec};
+    return console ? vcon_session_console(rig, &o, res) : vcon_session_uart(rig, &o, res);
+}
+
+static struct vcon_rig *make_rig(const char *config, const struct vcon_rig_hooks *hooks)
+{
+    char err[256] = "";
+    struct vcon_rig *rig = NULL;
+    const int rc = vcon_rig_create(config, 0, hooks, &rig, err, sizeof(err));
+    if (rc != 0)
+        print_error("rig refused '%s': %s\n", config, err);
+    assert_int_equal(rc, 0);
+    return rig;
+}
+
+static void record_session(const char *config, bool console, const char *path, uint64_t seed,
+                           struct vcon_session_result *res)
+{
+    struct vcon_recorder *rec = NULL;
+    const struct vcon_recorder_options o = {.path = path, .seed = seed};
+    assert_int_equal(vcon_recorder_create(&o, &rec), 0);
+    struct vcon_rig *rig = make_rig(config, vcon_recorder_hooks(rec));
+    assert_int_equal(vcon_recorder_start(rec, rig), 0);
+    assert_int_equal(run_session(rig, console, rec, res), 0);
+    const int rc = vcon_recorder_finish(rec);
+    if (rc != 0)
+        print_error("recorder: %s\n", vcon_recorder_error(rec));
+    assert_int_equal(rc, 0);
+    vcon_rig_destroy(rig);
+    vcon_recorder_destroy(rec);
+}
+
+static void replay_path(const char *path, const struct vcon_replay_options *o, struct outcome *out)
+{
+    struct vcon_replayer *r = NULL;
+    struct vcon_replay_result res;
+    assert_int_equal(vcon_replay_open(path, o, &r), 0);
+    (void)vcon_replay_run(r);
+    vcon_replay_get_result(r, &res);
+    if (res.status != VCON_REPLAY_MATCH) {
+        print_error("%s:\n", path);
+        vcon_replay_print_report(r, stderr);
+    }
+    *out = (struct outcome){.status = res.status, .mode = res.mode, .events = res.events,
+                            .truncated = res.truncated, .stopped_early = res.stopped_early};
+    snprintf(out->message, sizeof(out->message), "%s", res.message);
+    vcon_replay_close(r);
+}
+
+static void replay_mode(const char *path, enum vcon_replay_mode mode, struct outcome *out)
+{
+    const struct vcon_replay_options o = {.mode = mode};
+    replay_path(path, &o, out);
+}
+
+/* The whole file, for byte comparisons. */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s: %s", path, strerror(errno));
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    const long size = ftell(f);
+    assert_true(size >= 0);
+    rewind(f);
+    uint8_t *buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *len = (size_t)size;
+    return buf;
+}
+
+/* The fixture's folder: files and the generator's folders of files. */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_SIZE];
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
+            continue;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(path);
+        else
+            (void)unlink(path);
+    }
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    const size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* ---- fixture: one recorded session of each device -------------------------- */
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/vcon-record-replay-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    path_in(f->uart, f->dir, "uart.pcap.zst");
+    path_in(f->console, f->dir, "console.pcap.zst");
+    record_session(UART_CONFIG, false, f->uart, 11, &f->uart_result);
+    record_session(CONSOLE_CONFIG, true, f->console, 12, &f->console_result);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- the sessions are real -------------------------------------------------------- */
+
+static void uart_session_moves_every_byte_both_ways_while_recorded(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_session_result *r = &f->uart_result;
+    assert_int_equal(r->uart_type, VCON_GUEST_UART_16550A);
+    assert_int_equal(r->out_done[0], 500);
+    assert_true(r->out_ok[0]);
+    assert_int_equal(r->in_done[0], 450);
+    assert_true(r->in_ok[0]);
+    /* the break (BI + FE) and the parity error */
+    assert_true(r->line_errors >= 2);
+}
+
+static void console_session_moves_data_on_every_port_and_sees_resize_and_hotplug(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_session_result *r = &f->console_result;
+    for (unsigned p = 0; p < 3; p++) {
+        if (!r->out_ok[p] || !r->in_ok[p])
+            fail_msg("port %u: %zu bytes out, %zu in", p, r->out_done[p], r->in_done[p]);
+    }
+    assert_int_equal(r->out_done[1], 300 + 37);
+    assert_int_equal(r->in_done[2], 400 + 2 * 53);
+    assert_true(r->resized);
+    assert_true(r->hotplugged);
+    assert_true(r->unplugged);
+}
+
+/* ---- replays match ----------------------------------------------------------------- */
+
+static void uart_trace_replays_without_divergence_in_strict_and_image_mode(void **state)
+{
+    const struct fixture *f = *state;
+    struct outcome o;
+    replay_mode(f->uart, VCON_REPLAY_STRICT, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_false(o.truncated);
+    assert_true(o.events > 1000);
+    const uint64_t events = o.events;
+    replay_mode(f->uart, VCON_REPLAY_IMAGE, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_int_equal(o.events, events);
+    /* Without guest RAM writes in the trace, auto means strict. */
+    replay_mode(f->uart, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_int_equal(o.mode, VCON_REPLAY_STRICT);
+    char want[128];
+    snprintf(want, sizeof(want), "replayed %" PRIu64 " events without divergence", events);
+    assert_string_equal(o.message, want);
+}
+
+static void console_trace_replays_without_divergence_in_strict_and_image_mode(void **state)
+{
+    const struct fixture *f = *state;
+    struct outcome o;
+    replay_mode(f->console, VCON_REPLAY_STRICT, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_true(o.events > 1000);
+    replay_mode(f->console, VCON_REPLAY_IMAGE, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    /* The guest's rings are in the trace as GUEST_MEM_WRITEs: auto is image. */
+    replay_mode(f->console, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_int_equal(o.mode, VCON_REPLAY_IMAGE);
+}
+
+static void trace_in_memory_replays_like_the_file(void **state)
+{
+    const struct fixture *f = *state;
+    size_t len = 0;
+    uint8_t *buf = read_file(f->console, &len);
+    struct vcon_replayer *r = NULL;
+    struct vcon_replay_result res;
+    struct outcome o;
+    assert_int_equal(vcon_replay_open_memory(buf, len, NULL, &r), 0);
+    assert_int_equal(vcon_replay_run(r), VCON_REPLAY_MATCH);
+    vcon_replay_get_result(r, &res);
+    replay_mode(f->console, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(res.events, o.events);
+    vcon_replay_close(r);
+    free(buf);
+}
+
+/* The listing of one replay, every event and the report, as text. */
+static char *listing(const char *path, enum vcon_replay_mode mode, size_t *len)
+{
+    char *text = NULL;
+    FILE *out = open_memstream(&text, len);
+    assert_non_null(out);
+    const struct vcon_replay_options o = {.mode = mode, .verbose = out};
+    struct vcon_replayer *r = NULL;
+    assert_int_equal(vcon_replay_open(path, &o, &r), 0);
+    assert_int_equal(vcon_replay_run(r), VCON_REPLAY_MATCH);
+    vcon_replay_print_report(r, out);
+    vcon_replay_close(r);
+    fclose(out);
+    return text;
+}
+
+static void replaying_twice_prints_identical_listings(void **state)
+{
+    const struct fixture *f = *state;
+    const char *const paths[] = {f->uart, f->console};
+    for (unsigned i = 0; i < 2; i++) {
+        size_t len1 = 0, len2 = 0;
+        char *one = listing(paths[i], VCON_REPLAY_AUTO, &len1);
+        char *two = listing(paths[i], VCON_REPLAY_AUTO, &len2);
+        assert_int_equal(len1, len2);
+        assert_memory_equal(one, two, len1);
+        /* one line per event, META and END included, then the report */
+        struct outcome o;
+        replay_mode(paths[i], VCON_REPLAY_AUTO, &o);
+        size_t lines = 0;
+        for (size_t k = 0; k < len1; k++)
+            lines += one[k] == '\n';
+        assert_int_equal(lines, o.events + 2 + 3);
+        assert_non_null(strstr(one, "       0 0.000000000 META version 1.0"));
+        free(one);
+        free(two);
+    }
+}
+
+static void until_stops_before_the_first_top_level_event_after_it(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_replay_options opts = {.until = 200};
+    struct outcome o;
+    replay_path(f->uart, &opts, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_true(o.stopped_early);
+    assert_true(o.events >= 200 && o.events < 220);
+    assert_non_null(strstr(o.message, "(--until 200)"));
+}
+
+/* ---- what the trace holds ------------------------------------------------------------- */
+
+static void trace_meta_names_the_rig_configuration_ram_seed_and_build(void **state)
+{
+    const struct fixture *f = *state;
+    struct vcon_trace_reader *r = NULL;
+    struct vcon_trace_event ev;
+    assert_int_equal(vcon_trace_reader_open(f->console, &r), 0);
+    assert_int_equal(vcon_trace_reader_next(r, NULL, &ev), 1);
+    const struct vcon_trace_meta *m = vcon_trace_reader_meta(r);
+    assert_non_null(m);
+    assert_string_equal(m->config, CONSOLE_CONFIG);
+    assert_int_equal(m->ram_size, VCON_RIG_DEFAULT_RAM);
+    assert_int_equal(m->seed, 12);
+    assert_string_equal(m->build_id, vcon_recorder_build_id());
+    assert_true(strncmp(m->build_id, "vcon-", 5) == 0);
+    vcon_trace_reader_close(r);
+}
+
+/* A KICK follows the guest's write of the queue number to QUEUE_NOTIFY. */
+static void queue_notifies_are_labelled_as_kicks(void **state)
+{
+    const struct fixture *f = *state;
+    struct vcon_trace_reader *r = NULL;
+    struct vcon_trace_event ev, prev = {0};
+    unsigned kicks = 0;
+    assert_int_equal(vcon_trace_reader_open(f->console, &r), 0);
+    while (vcon_trace_reader_next(r, NULL, &ev) == 1) {
+        if (ev.kind == VCON_TRACE_KICK) {
+            assert_int_equal(prev.kind, VCON_TRACE_REG_WRITE);
+            assert_int_equal(prev.reg.space, VCON_TRACE_SPACE_PIO);
+            assert_int_equal(prev.reg.address, VCON_RIG_IO_BASE + 0x10);
+            assert_int_equal(prev.reg.value, ev.kick.queue);
+            assert_int_equal(ev.device, 0);
+            kicks++;
+        }
+        prev = ev;
+    }
+    vcon_trace_reader_close(r);
+    assert_true(kicks >= 4);
+}
+
+/* ---- recording with no code: VCON_RECORD ----------------------------------------------- */
+
+static void trace_recorded_through_vcon_record_replays(void **state)
+{
+    const struct fixture *f = *state;
+    char path[PATH_SIZE];
+    struct vcon_recorder *rec = NULL;
+    struct vcon_session_result res;
+    struct outcome o;
+    path_in(path, f->dir, "from-env.pcap.zst");
+    assert_int_equal(setenv(VCON_RECORD_ENV, path, 1), 0);
+    assert_int_equal(vcon_recorder_from_env(42, &rec), 0);
+    assert_int_equal(unsetenv(VCON_RECORD_ENV), 0);
+    assert_non_null(rec);
+    struct vcon_rig *rig = make_rig(UART_CONFIG, vcon_recorder_hooks(rec));
+    assert_int_equal(vcon_recorder_start(rec, rig), 0);
+    assert_int_equal(run_session(rig, false, NULL, &res), 0);
+    assert_int_equal(vcon_recorder_finish(rec), 0);
+    vcon_rig_destroy(rig);
+    vcon_recorder_destroy(rec);
+    replay_mode(path, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_true(o.events > 1000);
+}
+
+static void without_vcon_record_the_recorder_calls_do_nothing(void **state)
+{
+    (void)state;
+    struct vcon_recorder *rec = (struct vcon_recorder *)&rec;
+    struct vcon_session_result res;
+    assert_int_equal(unsetenv(VCON_RECORD_ENV), 0);
+    assert_int_equal(vcon_recorder_from_env(1, &rec), 0);
+    assert_null(rec);
+    assert_null(vcon_recorder_hooks(rec));
+    struct vcon_rig *rig = make_rig(UART_CONFIG, vcon_recorder_hooks(rec));
+    assert_int_equal(vcon_recorder_start(rec, rig), 0);
+    assert_int_equal(vcon_recorder_mark(rec, "nothing"), 0);
+    assert_int_equal(run_session(rig, false, rec, &res), 0);
+    assert_true(res.out_ok[0]);
+    assert_int_equal(vcon_recorder_finish(rec), 0);
+    vcon_rig_destroy(rig);
+    vcon_recorder_destroy(rec);
+}
+
+/* ---- recorder errors ---------------------------------------------------------------------- */
+
+static void recorder_refuses_a_rig_built_without_its_hooks(void **state)
+{
+    const struct fixture *f = *state;
+    char path[PATH_SIZE];
+    struct vcon_recorder *rec = NULL;
+    path_in(path, f->dir, "unhooked.pcap.zst");
+    const struct vcon_recorder_options o = {.path = path};
+    assert_int_equal(vcon_recorder_create(&o, &rec), 0);
+    struct vcon_rig *rig = make_rig(UART_CONFIG, NULL);
+    assert_int_equal(vcon_recorder_start(rec, rig), -EINVAL);
+    assert_non_null(strstr(vcon_recorder_error(rec), "hooks"));
+    vcon_rig_destroy(rig);
+    vcon_recorder_destroy(rec);
+}
+
+static void recorder_names_a_path_it_cannot_create(void **state)
+{
+    (void)state;
+    const char *path = "/nonexistent-vcon-dir/trace.pcap.zst";
+    struct vcon_recorder *rec = NULL;
+    const struct vcon_recorder_options o = {.path = path};
+    assert_int_equal(vcon_recorder_create(&o, &rec), 0);
+    struct vcon_rig *rig = make_rig(UART_CONFIG, vcon_recorder_hooks(rec));
+    assert_int_equal(vcon_recorder_start(rec, rig), -ENOENT);
+    assert_non_null(strstr(vcon_recorder_error(rec), path));
+    assert_int_equal(vcon_recorder_finish(rec), 0);
+    vcon_rig_destroy(rig);
+    vcon_recorder_destroy(rec);
+}
+
+/* The child records part of a session and aborts: the crash flush leaves
+ * every event it appended in the file, and the trace replays to its cut. */
+static void recorder_that_aborts_leaves_a_trace_that_replays_to_its_cut(void **state)
+{
+    const struct fixture *f = *state;
+    char path[PATH_SIZE];
+    path_in(path, f->dir, "aborted.pcap.zst");
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct vcon_recorder *rec = NULL;
+        struct vcon_rig *rig = NULL;
+        struct vcon_session_result res;
+        const struct vcon_recorder_options o = {.path = path};
+        if (vcon_recorder_create(&o, &rec) != 0 ||
+            vcon_rig_create(UART_CONFIG, 0, vcon_recorder_hooks(rec), &rig, NULL, 0) != 0 ||
+            vcon_recorder_start(rec, rig) != 0)
+            _exit(3);
+        (void)run_session(rig, false, rec, &res);
+        abort();
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+
+    struct outcome o;
+    replay_mode(path, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    assert_true(o.truncated);
+    assert_true(o.events > 1000);
+    char want[160];
+    snprintf(want, sizeof(want),
+             "trace truncated after event %" PRIu64 "; replayed %" PRIu64
+             " events without divergence",
+             o.events, o.events);
+    assert_string_equal(o.message, want);
+}
+
+/* ---- golden traces -------------------------------------------------------------------------- */
+
+static void every_golden_trace_in_the_corpus_replays_without_divergence(void **state)
+{
+    (void)state;
+    DIR *d = opendir(VCON_TRACE_CORPUS);
+    if (d == NULL)
+        fail_msg("cannot open %s: %s", VCON_TRACE_CORPUS, strerror(errno));
+    unsigned replayed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!ends_with(e->d_name, ".pcap.zst") && !ends_with(e->d_name, ".pcap"))
+            continue;
+        char path[PATH_SIZE];
+        struct outcome o;
+        path_in(path, VCON_TRACE_CORPUS, e->d_name);
+        replay_mode(path, VCON_REPLAY_AUTO, &o);
+        if (o.status != VCON_REPLAY_MATCH || o.truncated)
+            fail_msg("%s: %s", e->d_name, o.message);
+        replay_mode(path, VCON_REPLAY_STRICT, &o);
+        if (o.status != VCON_REPLAY_MATCH)
+            fail_msg("%s (strict): %s", e->d_name, o.message);
+        replayed++;
+    }
+    closedir(d);
+    assert_true(replayed >= NR_GOLDEN);
+}
+
+static int run_generator(const char *dir)
+{
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+            (void)dup2(null, STDOUT_FILENO);
+        execl(VCON_MAKE_GOLDEN_PROGRAM, VCON_MAKE_GOLDEN_PROGRAM, dir, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void golden_trace_generator_writes_the_same_small_files_every_run(void **state)
+{
+    const struct fixture *f = *state;
+    char one[PATH_SIZE], two[PATH_SIZE];
+    path_in(one, f->dir, "golden-1");
+    path_in(two, f->dir, "golden-2");
+    assert_int_equal(mkdir(one, 0700), 0);
+    assert_int_equal(mkdir(two, 0700), 0);
+    assert_int_equal(run_generator(one), 0);
+    assert_int_equal(run_generator(two), 0);
+    for (size_t i = 0; i < NR_GOLDEN; i++) {
+        char a[PATH_SIZE], b[PATH_SIZE], committed[PATH_SIZE];
+        size_t len_a = 0, len_b = 0;
+        struct stat st;
+        path_in(a, one, golden_files[i]);
+        path_in(b, two, golden_files[i]);
+        path_in(committed, VCON_TRACE_CORPUS, golden_files[i]);
+        uint8_t *bytes_a = read_file(a, &len_a);
+        uint8_t *bytes_b = read_file(b, &len_b);
+        assert_int_equal(len_a, len_b);
+        assert_memory_equal(bytes_a, bytes_b, len_a);
+        assert_true(len_a < GOLDEN_MAX_BYTES);
+        if (stat(committed, &st) != 0)
+            fail_msg("%s is not in the corpus", golden_files[i]);
+        free(bytes_a);
+        free(bytes_b);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(uart_session_moves_every_byte_both_ways_while_recorded),
+        cmocka_unit_test(console_session_moves_data_on_every_port_and_sees_resize_and_hotplug),
+        cmocka_unit_test(uart_trace_replays_without_divergence_in_strict_and_image_mode),
+        cmocka_unit_test(console_trace_replays_without_divergence_in_strict_and_image_mode),
+        cmocka_unit_test(trace_in_memory_replays_like_the_file),
+        cmocka_unit_test(replaying_twice_prints_identical_listings),
+        cmocka_unit_test(until_stops_before_the_first_top_level_event_after_it),
+        cmocka_unit_test(trace_meta_names_the_rig_configuration_ram_seed_and_build),
+        cmocka_unit_test(queue_notifies_are_labelled_as_kicks),
+        cmocka_unit_test(trace_recorded_through_vcon_record_replays),
+        cmocka_unit_test(without_vcon_record_the_recorder_calls_do_nothing),
+        cmocka_unit_test(recorder_refuses_a_rig_built_without_its_hooks),
+        cmocka_unit_test(recorder_names_a_path_it_cannot_create),
+        cmocka_unit_test(recorder_that_aborts_leaves_a_trace_that_replays_to_its_cut),
+        cmocka_unit_test(every_golden_trace_in_the_corpus_replays_without_divergence),
+        cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
