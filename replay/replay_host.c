@@ -46,6 +46,32 @@ static void diverge_fields(struct vcon_replayer *r, const struct vcon_trace_even
 /* Strict mode: one MEM_READ per event-sized piece, at the same address and
  * of the same length as recorded; the bytes (or the error) are the
  * recorded ones. */
+/* A recorded DMA read must agree with guest RAM as the trace itself wrote
+ * it; if not, the trace was edited or damaged at this very event (the device
+ * would only go wrong later, misled by it). Returns false after reporting. */
+static bool recorded_read_matches_ram(struct replay_device *d, const struct vcon_trace_event *ev)
+{
+    uint8_t ram[256];
+    for (uint32_t off = 0; off < ev->payload_len; off += sizeof(ram)) {
+        const uint32_t n = ev->payload_len - off < sizeof(ram) ? ev->payload_len - off
+                                                                  : (uint32_t)sizeof(ram);
+        if (d->inner.mem_read(d->inner.ctx, ev->mem.gpa + off, ram, n) != 0)
+            return true; /* outside RAM: nothing to compare with */
+        for (uint32_t i = 0; i < n; i++) {
+            if (ram[i] != ev->payload[off + i]) {
+                replay_diverge(d->r,
+                               "recorded a read of %" PRIu32 " bytes at gpa 0x%" PRIx64
+                               " returning 0x%02x at byte %" PRIu32
+                               ", but guest memory as the trace wrote it holds 0x%02x there",
+                               ev->payload_len, ev->mem.gpa, ev->payload[off + i], off + i,
+                               ram[i]);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static int strict_read_piece(struct replay_device *d, uint64_t gpa, uint8_t *buf, uint32_t len)
 {
     const struct vcon_trace_event call = {
@@ -58,6 +84,8 @@ static int strict_read_piece(struct replay_device *d, uint64_t gpa, uint8_t *buf
         return -EFAULT;
     }
     const int result = ev->mem.result;
+    if (result == 0 && d->r->ram_known && !recorded_read_matches_ram(d, ev))
+        return -EFAULT;
     if (result == 0 && len > 0)
         memcpy(buf, ev->payload, len);
     replay_consume(d->r, NULL);
@@ -158,8 +186,7 @@ static int replay_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len
     const size_t max = vcon_trace_max_payload(VCON_TRACE_MEM_WRITE);
     int rc = 0;
     /* The image follows the device's writes, as the recorded RAM did. */
-    if (!d->r->armed || d->r->mode == VCON_REPLAY_IMAGE)
-        rc = d->inner.mem_write(d->inner.ctx, gpa, buf, len);
+    rc = d->inner.mem_write(d->inner.ctx, gpa, buf, len);
     if (!live(d))
         return rc;
     int result = 0;

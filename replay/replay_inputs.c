@@ -121,9 +121,10 @@ void replay_feed_input(struct vcon_replayer *r)
         feed_read(r, &ev);
         break;
     case VCON_TRACE_GUEST_MEM_WRITE:
-        /* Strict mode answers device reads from the trace: no image. */
-        if (r->mode == VCON_REPLAY_IMAGE)
-            (void)vcon_vm_guest_write(r->vm, ev.mem.gpa, ev.payload, ev.payload_len);
+        /* Both modes keep the image: image mode reads it, strict mode checks
+         * the recorded DMA reads against it. */
+        (void)vcon_vm_guest_write(r->vm, ev.mem.gpa, ev.payload, ev.payload_len);
+        r->ram_known = true;
         break;
     case VCON_TRACE_TIME_STEP:
         vcon_vm_advance(r->vm, ev.time_step.ns);

@@ -69,6 +69,10 @@ struct vcon_replayer {
      * from the trace (the calls a rig makes while it is built are not in
      * the trace, because recording starts after that). */
     bool armed;
+    /* The trace has written guest RAM (a GUEST_MEM_WRITE was fed): from
+     * then on the VM's RAM is the image the recording had, in both modes,
+     * and strict mode checks every recorded DMA read against it. */
+    bool ram_known;
 
     /* One event of lookahead; its payload lives in the reader until the
      * next read. */
