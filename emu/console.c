@@ -134,6 +134,14 @@ static void console_status_changed(void *device, uint8_t old_status, uint8_t new
         run_all(c);
 }
 
+static void console_queue_changed(void *device, unsigned index)
+{
+    struct vcon_console *c = device;
+    for (unsigned p = 0; p < c->config.max_ports; p++)
+        if (vcon_console_tx_queue(p) == index)
+            console_port_forget_tx(c, p);
+}
+
 static void console_reset(void *device)
 {
     struct vcon_console *c = device;
@@ -152,6 +160,7 @@ static void console_reset(void *device)
 }
 
 static const struct vcon_virtio_device_ops console_ops = {
+    .queue_changed = console_queue_changed,
     .host_features = console_host_features,
     .set_features = console_set_features,
     .config_read = console_config_read,

@@ -197,14 +197,28 @@ void console_port_tx(struct vcon_console *c, unsigned port)
 void console_port_release_tx(struct vcon_console *c, unsigned port)
 {
     struct console_port *p = &c->port[port];
+    const unsigned index = vcon_console_tx_queue(port);
     struct vcon_virtq *vq;
     if (!p->tx_held)
         return;
     p->tx_held = false;
-    vq = console_queue(c, vcon_console_tx_queue(port));
-    if (vq == NULL)
-        return;
     c->stats.tx_dropped_bytes += c->held[port].out_bytes - p->tx_offset;
-    if (vcon_virtq_push(vq, c->held[port].head, 0) == 0)
-        vcon_virtio_pci_notify_queue(c->transport, vcon_console_tx_queue(port));
+    /* The chain goes back to the ring it came from whatever the status:
+     * the guest gets its buffer back even if it cleared DRIVER_OK. */
+    vq = vcon_virtio_pci_queue(c->transport, index);
+    if (vq == NULL || !vcon_virtq_ready(vq) || vcon_virtq_push(vq, c->held[port].head, 0) != 0)
+        return;
+    if (console_driver_ok(c))
+        vcon_virtio_pci_notify_queue(c->transport, index);
+}
+
+void console_port_forget_tx(struct vcon_console *c, unsigned port)
+{
+    struct console_port *p = &c->port[port];
+    if (!p->tx_held)
+        return;
+    /* Its ring was replaced: there is nothing to return it to. */
+    c->stats.tx_dropped_bytes += c->held[port].out_bytes - p->tx_offset;
+    p->tx_held = false;
+    p->tx_offset = 0;
 }

@@ -94,6 +94,8 @@ bool console_port_usable(const struct vcon_console *c, unsigned port);
 void console_port_rx(struct vcon_console *c, unsigned port);
 void console_port_tx(struct vcon_console *c, unsigned port);
 void console_port_release_tx(struct vcon_console *c, unsigned port);
+/* The port's transmit ring was replaced under a held chain: drop it. */
+void console_port_forget_tx(struct vcon_console *c, unsigned port);
 
 /* console_config.c: features and configuration space */
 uint32_t console_host_features(void *device);

@@ -145,6 +145,12 @@ static int write_guest_features(struct vcon_virtio_pci *t, uint32_t value)
     return 0;
 }
 
+static void note_queue_changed(struct vcon_virtio_pci *t, unsigned index)
+{
+    if (t->ops.queue_changed != NULL)
+        t->ops.queue_changed(t->device, index);
+}
+
 static int write_queue_pfn(struct vcon_virtio_pci *t, uint32_t pfn)
 {
     struct vcon_virtq *vq;
@@ -156,11 +162,13 @@ static int write_queue_pfn(struct vcon_virtio_pci *t, uint32_t pfn)
     t->queue_pfn[t->queue_sel] = 0;
     if (pfn == 0) {
         vcon_virtq_reset(vq);
+        note_queue_changed(t, t->queue_sel);
         return 0;
     }
     err = vcon_virtq_setup_legacy(vq, &t->host, t->config.queue_size, pfn,
                                   (t->guest_features & EVENT_IDX_BIT) != 0,
                                   (t->guest_features & INDIRECT_BIT) != 0);
+    note_queue_changed(t, t->queue_sel);
     if (err) {
         vcon_virtq_reset(vq);
         return vpci_refuse(t, &t->stats.bad_accesses, "virtio-pci: queue setup refused");

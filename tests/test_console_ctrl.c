@@ -918,6 +918,61 @@ static void tx_chain_is_held_while_the_backend_would_block(void **state)
     assert_int_equal(stats(f).tx_dropped_bytes, 0);
 }
 
+/* Found by the console fuzz target: a PFN rewritten under a held chain
+ * used to leave the device holding a chain of the old ring, which it later
+ * sent and pushed into the new ring as a head that ring never offered. */
+static void queue_relaid_under_a_held_tx_chain_forgets_the_chain(void **state)
+{
+    struct fx *f = *state;
+    struct vcon_console_config cfg = make_config(2, 2);
+    const unsigned q = vcon_console_tx_queue(1);
+    const uint64_t gpa = QUEUE_AREA + (uint64_t)q * QUEUE_STRIDE;
+    fx_create(f, &cfg);
+    multiport_ready(f, 16);
+    open_port(f, 1);
+    vcon_script_set_write_budget(backend(f, 1), 0);
+    guest_write(f, 1, "stale");
+    assert_true(port_state(f, 1).tx_held);
+    /* The guest lays the transmit queue out again, empty. */
+    bar_w(f, VCON_VIRTIO_PCI_QUEUE_SEL, 2, q);
+    assert_int_equal(vcon_guest_vring_init(&f->ring[q], f->vm, 64, gpa,
+                                           (f->features & F(VCON_VIRTIO_F_RING_EVENT_IDX)) != 0),
+                     0);
+    bar_w(f, VCON_VIRTIO_PCI_QUEUE_PFN, 4, (uint32_t)(gpa / VCON_VIRTQ_LEGACY_ALIGN));
+    assert_false(port_state(f, 1).tx_held);
+    assert_int_equal(stats(f).tx_dropped_bytes, 5);
+    /* The old bytes are never sent, nothing lands in the new ring, and the
+     * new ring carries new data. */
+    vcon_script_set_write_budget(backend(f, 1), SIZE_MAX);
+    vcon_console_backend_ready(f->con, 1);
+    expect_output(f, 1, "");
+    assert_int_equal(reap(f, q, 0), 0);
+    guest_write(f, 1, "fresh");
+    expect_output(f, 1, "fresh");
+    assert_int_equal(reap(f, q, 0), 1);
+}
+
+/* Found by the console fuzz target: unplugging a port while DRIVER_OK was
+ * clear dropped its held chain without returning it to the guest. */
+static void unplug_returns_a_held_tx_chain_even_without_driver_ok(void **state)
+{
+    struct fx *f = *state;
+    struct vcon_console_config cfg = make_config(2, 2);
+    const unsigned q = vcon_console_tx_queue(1);
+    fx_create(f, &cfg);
+    multiport_ready(f, 16);
+    open_port(f, 1);
+    vcon_script_set_write_budget(backend(f, 1), 0);
+    guest_write(f, 1, "held");
+    assert_true(port_state(f, 1).tx_held);
+    /* DRIVER_OK cleared without a reset (status not 0). */
+    set_status(f, VCON_VIRTIO_STATUS_ACKNOWLEDGE | VCON_VIRTIO_STATUS_DRIVER);
+    assert_int_equal(vcon_console_port_remove(f->con, 1), 0);
+    assert_false(port_state(f, 1).tx_held);
+    assert_int_equal(reap(f, q, 0), 1);
+    assert_int_equal(stats(f).tx_dropped_bytes, 4);
+}
+
 static void backend_bytes_wait_while_the_guest_has_no_rx_buffer(void **state)
 {
     struct fx *f = *state;
@@ -1378,6 +1433,8 @@ int main(void)
         T(pending_control_queue_is_bounded_under_port_ready_spam),
         T(ctrl_rx_chain_with_a_readable_part_is_returned_unused),
         T(data_flows_both_ways_on_an_open_port),
+        T(queue_relaid_under_a_held_tx_chain_forgets_the_chain),
+        T(unplug_returns_a_held_tx_chain_even_without_driver_ok),
         T(tx_chain_is_held_while_the_backend_would_block),
         T(backend_bytes_wait_while_the_guest_has_no_rx_buffer),
         T(small_rx_buffers_split_data_in_order),

@@ -107,6 +107,10 @@ struct vcon_virtio_device_ops {
     unsigned (*config_size)(void *device);
     /* The guest kicked queue `index` (already range-checked). */
     void (*queue_notify)(void *device, unsigned index);
+    /* The guest wrote queue `index`'s PFN: its old ring is gone (a new one
+     * is laid out, or none). Chains the device took from the old ring and
+     * still holds must be forgotten: they can never be returned to it. */
+    void (*queue_changed)(void *device, unsigned index);
     /* Status written (never 0: a 0 write calls reset instead). */
     void (*status_changed)(void *device, uint8_t old_status, uint8_t new_status);
     /* The whole device back to its initial state (status 0 written). */
