@@ -52,6 +52,16 @@ static void pop_head(struct vcon_script_backend *b)
     free(item);
 }
 
+void vcon_script_reset(struct vcon_script_backend *b)
+{
+    while (b->head != NULL)
+        pop_head(b);
+    b->pending_bytes = 0;
+    b->connected = true;
+    b->write_budget = SIZE_MAX;
+    b->out_len = 0;
+}
+
 void vcon_script_backend_destroy(struct vcon_script_backend *b)
 {
     if (b == NULL)

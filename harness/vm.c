@@ -30,6 +30,13 @@ int vcon_vm_create(size_t ram_size, struct vcon_vm **out)
         return -ENOMEM;
     }
     vm->ram_size = ram_size;
+    vm->dirty_words = ((ram_size + VCON_VM_PAGE_SIZE - 1) / VCON_VM_PAGE_SIZE + 63) / 64;
+    vm->dirty = calloc(vm->dirty_words, sizeof(*vm->dirty));
+    if (vm->dirty == NULL) {
+        free(vm->ram);
+        free(vm);
+        return -ENOMEM;
+    }
     *out = vm;
     return 0;
 }
@@ -42,6 +49,7 @@ void vcon_vm_destroy(struct vcon_vm *vm)
     harness_clock_free(vm);
     harness_irq_free(vm);
     harness_bus_free(vm);
+    free(vm->dirty);
     free(vm->ram);
     free(vm);
 }
@@ -76,6 +84,14 @@ void vcon_vm_set_observer(struct vcon_vm *vm, const struct vcon_vm_observer *obs
         vm->recorder = (struct vcon_vm_observer){ 0 };
 }
 
+/* [gpa, gpa + len) is inside RAM and len > 0. */
+static void mark_dirty(struct vcon_vm *vm, uint64_t gpa, size_t len)
+{
+    const uint64_t last = (gpa + len - 1) / VCON_VM_PAGE_SIZE;
+    for (uint64_t page = gpa / VCON_VM_PAGE_SIZE; page <= last; page++)
+        vm->dirty[page / 64] |= UINT64_C(1) << (page % 64);
+}
+
 int harness_ram_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len)
 {
     if (!harness_ram_contains(vm, gpa, len))
@@ -85,6 +101,7 @@ int harness_ram_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t 
     if (buf == NULL)
         return -EFAULT;
     memcpy(vm->ram + gpa, buf, len);
+    mark_dirty(vm, gpa, len);
     return 0;
 }
 
@@ -138,4 +155,44 @@ const char *vcon_vm_last_log(const struct vcon_vm *vm)
 void vcon_vm_set_log_echo(struct vcon_vm *vm, bool echo)
 {
     vm->log_echo = echo;
+}
+
+size_t vcon_vm_dirty_pages(const struct vcon_vm *vm)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < vm->dirty_words; w++)
+        for (uint64_t bits = vm->dirty[w]; bits != 0; bits &= bits - 1)
+            n++;
+    return n;
+}
+
+void vcon_vm_clear_dirty(struct vcon_vm *vm)
+{
+    for (size_t w = 0; w < vm->dirty_words; w++) {
+        uint64_t bits = vm->dirty[w];
+        vm->dirty[w] = 0;
+        for (unsigned bit = 0; bits != 0; bit++, bits >>= 1) {
+            if (!(bits & 1u))
+                continue;
+            const uint64_t start = ((uint64_t)w * 64 + bit) * VCON_VM_PAGE_SIZE;
+            const uint64_t left = vm->ram_size - start;
+            memset(vm->ram + start, 0, left < VCON_VM_PAGE_SIZE ? (size_t)left : VCON_VM_PAGE_SIZE);
+        }
+    }
+}
+
+int vcon_vm_reset_run(struct vcon_vm *vm)
+{
+    if (vcon_vm_next_deadline(vm) != UINT64_MAX)
+        return -EBUSY;
+    vm->now = 0;
+    vm->arm_seq = 0;
+    memset(vm->irq_raises, 0, sizeof(vm->irq_raises));
+    vm->msi_count = 0;
+    vm->pending_head = 0;
+    vm->pending_count = 0;
+    vm->unmapped_accesses = 0;
+    vm->log_count = 0;
+    vm->last_log[0] = 0;
+    return 0;
 }

@@ -52,6 +52,10 @@ struct harness_timer {
 struct vcon_vm {
     uint8_t *ram;
     size_t ram_size;
+    /* One bit per VCON_VM_PAGE_SIZE page written since the last
+     * vcon_vm_clear_dirty(). */
+    uint64_t *dirty;
+    size_t dirty_words;
     struct vcon_vm_observer recorder; /* the input observer; all NULL when none */
 
     struct harness_space spaces[HARNESS_NR_SPACES];

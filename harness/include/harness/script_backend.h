@@ -14,6 +14,11 @@ struct vcon_script_backend;
 struct vcon_script_backend *vcon_script_backend_create(void);
 void vcon_script_backend_destroy(struct vcon_script_backend *b);
 
+/* Back to the state vcon_script_backend_create() returns: queued input,
+ * pauses and EOFs dropped, connected, no write budget, output cleared (the
+ * output buffer is kept for reuse). */
+void vcon_script_reset(struct vcon_script_backend *b);
+
 /* --- what the device will read, in order --- */
 int vcon_script_input(struct vcon_script_backend *b, const void *bytes, size_t len);
 /* The next read at this point answers VCON_BACKEND_NO_DATA once. */

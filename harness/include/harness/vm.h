@@ -25,6 +25,21 @@ size_t vcon_vm_ram_size(const struct vcon_vm *vm);
 int vcon_vm_guest_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len);
 int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len);
 
+/* ---- reuse between runs (fuzz inputs) -------------------------------- */
+/* Every write to guest RAM, by the fake guest or by a device, marks the
+ * 4 KiB pages it touches. vcon_vm_clear_dirty() zeroes exactly those pages
+ * and forgets them, so that RAM is again as vcon_vm_create() left it at the
+ * cost of what the last run wrote, not of the RAM size. */
+#define VCON_VM_PAGE_SIZE 4096u
+size_t vcon_vm_dirty_pages(const struct vcon_vm *vm);
+void vcon_vm_clear_dirty(struct vcon_vm *vm);
+/* Start a new run on the same VM: the clock back to 0 (with the timer
+ * arming order), interrupt raise counts, the MSI record, the unmapped-access
+ * count and the log (count and last line) cleared. Line levels stay as the
+ * devices drove them, mappings and bindings stay. Returns 0, or -EBUSY
+ * (changing nothing) while a timer is armed: reset the devices first. */
+int vcon_vm_reset_run(struct vcon_vm *vm);
+
 /* ---- bus --------------------------------------------------------------- */
 /* A device's entry points. `offset` is relative to the mapped base. They
  * return 0 or a negative errno; a failed read is seen by the guest as all

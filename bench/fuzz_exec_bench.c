@@ -1,0 +1,284 @@
+/* fuzz-exec-bench: executions per second of every libFuzzer target, next
+ * to an empty target built the same way (libFuzzer, ASan+UBSan), measured
+ * in the same run on the same seed corpus with the same max_len, and the
+ * ratio of the two. Prints figures; passes or fails nothing.
+ *
+ *   fuzz-exec-bench [--seconds S] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN CORPUS_DIR
+ *
+ * Two measures per target, each next to the empty target's:
+ *   - fuzzing: `fuzz_TARGET -runs=N -seed=1 -max_len=M NEW_DIR CORPUS_DIR/TARGET`
+ *     (new inputs go to a scratch folder, never into the corpus), N doubled
+ *     until a run takes at least S seconds (default 3); the time of a
+ *     -runs=0 run (start-up and the seed corpus pass) is taken off, so the
+ *     figure is the fuzzing loop's own rate. A target that finds a crash
+ *     in that time has no figure here ("crash").
+ *   - seeds: `fuzz_TARGET -runs=K FILE...`, every seed file run K times
+ *     (libFuzzer reads the file before each run), K doubled likewise, the
+ *     time of K = 1 taken off: the rate on a fixed set of inputs.
+ * max_len comes from fuzzers/TARGET.options when it is there (the corpus
+ * folder's sibling fuzzers/). */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *const all_targets[] = {"uart",    "virtq",        "console_ctrl", "console",
+                                          "options", "trace_reader", "replay"};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void empty_folder(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX + 256];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
+/* One libFuzzer run; its wall time in seconds, or a negative value. */
+static double run(const char *program, unsigned long runs, unsigned max_len, const char *scratch,
+                  const char *corpus)
+{
+    char runs_arg[64], len_arg[64], artifacts[PATH_MAX + 32];
+    snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
+    snprintf(len_arg, sizeof(len_arg), "-max_len=%u", max_len);
+    /* A crash's input goes to the scratch folder, not the current one. */
+    snprintf(artifacts, sizeof(artifacts), "-artifact_prefix=%s/", scratch);
+    char *const argv[] = {(char *)program, runs_arg, "-seed=1", len_arg, "-print_final_stats=0",
+                          artifacts, (char *)scratch, (char *)corpus, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    empty_folder(scratch);
+    const double start = now();
+    pid_t pid;
+    int status;
+    if (posix_spawn(&pid, program, &fa, NULL, argv, environ) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    return now() - start;
+}
+
+/* Executions per second of the fuzzing loop. */
+static double exec_rate(const char *program, unsigned max_len, const char *scratch,
+                        const char *corpus, double seconds, unsigned long *runs_out)
+{
+    const double base = run(program, 0, max_len, scratch, corpus);
+    if (base < 0)
+        return -1;
+    for (unsigned long runs = 1000;; runs *= 2) {
+        const double t = run(program, runs, max_len, scratch, corpus);
+        if (t < 0)
+            return -1;
+        if (t - base >= seconds || runs >= (1ul << 26)) {
+            *runs_out = runs;
+            return (double)runs / (t - base > 1e-3 ? t - base : 1e-3);
+        }
+    }
+}
+
+/* The seed files of a corpus folder, sorted. */
+static int compare(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **seed_files(const char *corpus, unsigned *n)
+{
+    DIR *d = opendir(corpus);
+    char **files = NULL;
+    *n = 0;
+    if (d == NULL)
+        return NULL;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        char **grown = realloc(files, (*n + 1) * sizeof(*files));
+        if (grown == NULL)
+            break;
+        files = grown;
+        const size_t len = strlen(corpus) + strlen(e->d_name) + 2;
+        files[*n] = malloc(len);
+        if (files[*n] == NULL)
+            break;
+        snprintf(files[*n], len, "%s/%s", corpus, e->d_name);
+        (*n)++;
+    }
+    closedir(d);
+    qsort(files, *n, sizeof(*files), compare);
+    return files;
+}
+
+/* Every seed `runs` times; wall seconds or a negative value. */
+static double run_files(const char *program, unsigned long runs, char **files, unsigned n)
+{
+    char runs_arg[64];
+    snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
+    char **argv = calloc(n + 3, sizeof(*argv));
+    if (argv == NULL)
+        return -1;
+    argv[0] = (char *)program;
+    argv[1] = runs_arg;
+    for (unsigned i = 0; i < n; i++)
+        argv[2 + i] = files[i];
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    const double start = now();
+    pid_t pid;
+    int status;
+    const int rc = posix_spawn(&pid, program, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    free(argv);
+    if (rc != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        return -1;
+    return now() - start;
+}
+
+static double seeds_rate(const char *program, char **files, unsigned n, double seconds)
+{
+    const double base = run_files(program, 1, files, n);
+    if (base < 0 || n == 0)
+        return -1;
+    for (unsigned long runs = 2;; runs *= 2) {
+        const double t = run_files(program, runs, files, n);
+        if (t < 0)
+            return -1;
+        if (t - base >= seconds || runs >= (1ul << 20))
+            return (double)(runs - 1) * n / (t - base > 1e-3 ? t - base : 1e-3);
+    }
+}
+
+static void cell(char *out, size_t len, double rate, const char *failure)
+{
+    if (rate < 0)
+        snprintf(out, len, "%s", failure);
+    else
+        snprintf(out, len, "%.0f", rate);
+}
+
+static void ratio(char *out, size_t len, double rate, double empty)
+{
+    if (rate < 0 || empty <= 0)
+        snprintf(out, len, "-");
+    else
+        snprintf(out, len, "%.1f%%", 100.0 * rate / empty);
+}
+
+static unsigned options_max_len(const char *corpus_dir, const char *target)
+{
+    char path[PATH_MAX + 64], line[256];
+    unsigned max_len = 4096;
+    snprintf(path, sizeof(path), "%s/../fuzzers/%s.options", corpus_dir, target);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return max_len;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned v;
+        if (sscanf(line, " max_len = %u", &v) == 1)
+            max_len = v;
+    }
+    fclose(f);
+    return max_len;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 3.0;
+    const char *pos[3];
+    unsigned npos = 0;
+    const char *chosen[16];
+    unsigned nchosen = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc && nchosen < 16)
+            chosen[nchosen++] = argv[++i];
+        else if (argv[i][0] != '-' && npos < 3)
+            pos[npos++] = argv[i];
+        else {
+            fprintf(stderr, "usage: %s [--seconds S] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
+                            "CORPUS_DIR\n", argv[0]);
+            return 2;
+        }
+    }
+    if (npos != 3) {
+        fprintf(stderr, "usage: %s [--seconds S] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
+                        "CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    if (nchosen == 0)
+        for (unsigned i = 0; i < sizeof(all_targets) / sizeof(all_targets[0]); i++)
+            chosen[nchosen++] = all_targets[i];
+
+    char scratch[] = "/tmp/fuzz-exec-bench.XXXXXX";
+    if (mkdtemp(scratch) == NULL) {
+        perror("mkdtemp");
+        return 2;
+    }
+    printf("libFuzzer + ASan/UBSan; fuzzing: -seed=1 on the seed corpus; seeds: every seed file "
+           "run again and again; at least %.1f s each\n", seconds);
+    printf("%-13s %7s | %9s %11s %6s | %9s %11s %6s\n", "target", "max_len", "fuzzing", "empty",
+           "ratio", "seeds", "empty", "ratio");
+    for (unsigned i = 0; i < nchosen; i++) {
+        char program[PATH_MAX + 64], corpus[PATH_MAX + 64], a[32], b[32], c[32];
+        unsigned long runs;
+        unsigned nfiles;
+        snprintf(program, sizeof(program), "%s/fuzz_%s", pos[0], chosen[i]);
+        snprintf(corpus, sizeof(corpus), "%s/%s", pos[2], chosen[i]);
+        const unsigned max_len = options_max_len(pos[2], chosen[i]);
+        const double rate = exec_rate(program, max_len, scratch, corpus, seconds, &runs);
+        const double empty = exec_rate(pos[1], max_len, scratch, corpus, seconds, &runs);
+        char **files = seed_files(corpus, &nfiles);
+        const double srate = seeds_rate(program, files, nfiles, seconds);
+        const double sempty = seeds_rate(pos[1], files, nfiles, seconds);
+        for (unsigned f = 0; f < nfiles; f++)
+            free(files[f]);
+        free(files);
+        printf("%-13s %7u |", chosen[i], max_len);
+        cell(a, sizeof(a), rate, "crash");
+        cell(b, sizeof(b), empty, "failed");
+        ratio(c, sizeof(c), rate, empty);
+        printf(" %9s %11s %6s |", a, b, c);
+        cell(a, sizeof(a), srate, "failed");
+        cell(b, sizeof(b), sempty, "failed");
+        ratio(c, sizeof(c), srate, sempty);
+        printf(" %9s %11s %6s\n", a, b, c);
+        fflush(stdout);
+    }
+    empty_folder(scratch);
+    rmdir(scratch);
+    return 0;
+}

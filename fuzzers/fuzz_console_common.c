@@ -1,0 +1,1324 @@
+/* The virtio-console targets' shared machinery (fuzz_console_common.h).
+ *
+ * Everything reaches the device through the rig: PCI configuration and BAR
+ * accesses through the VM bus, guest memory through vcon_vm_guest_write,
+ * host events through vcon_rig_apply, backend data through the scripted
+ * backends. So a recorded run replays.
+ *
+ * After every primitive (one bus access, one guest-memory write, one host
+ * event) the checks run:
+ *   - INTx: the line is up exactly while the ISR is not 0, INTx is not
+ *     disabled in COMMAND and MSI-X is off (the ISR read without side
+ *     effects through PCI STATUS); the transport's own idea of the line
+ *     agrees; MSI messages seen by the VM equal the transport's count;
+ *   - conservation: every byte read from a backend was written to the
+ *     guest or counted lost (rx_bytes + rx_lost_bytes), every byte a backend
+ *     took is counted (tx_bytes + emerg_bytes), backends gave exactly what
+ *     was queued; every control message taken from the guest is counted
+ *     once (ctrl_in + ctrl_malformed), every control buffer used once
+ *     (ctrl_out + ctrl_bad_buffers);
+ *   - queues: no chain stays outstanding except a port's held transmit
+ *     chain, and a held chain is outstanding; new used elements name a head
+ *     of the queue and fit the chain's writable bytes;
+ *   - ports: an absent port is neither ready, open nor holding a chain; the
+ *     pending control messages stay under their bound;
+ * and at the seam, as each happens:
+ *   - the device writes guest memory only in used rings and in buffers the
+ *     guest made device-writable;
+ *   - the bytes it writes after a backend read are exactly those bytes, in
+ *     order, before it reads the backend again;
+ *   - the bytes it offers a backend are exactly the bytes it just read from
+ *     the guest's buffer (or the emergency-write byte). */
+#define _POSIX_C_SOURCE 200809L
+#include "fuzz_console_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness/rig.h"
+#include "vcon/virtio_pci.h"
+#include "vcon/virtq.h"
+
+#define CONSOLE_DEVICE 0u
+#define NR_PORTS VCON_CONSOLE_MAX_PORTS
+#define PAGE 4096u
+#define RING_FIRST_PAGE 16u   /* queue q's ring at page 16 + 2q */
+#define BUF_BASE 0x60000u     /* POST buffers: 512 bytes per (queue, descriptor) */
+#define BUF_SIZE 512u
+#define BUF_SLOTS 544u
+#define TABLE_BASE 0xB0000u   /* POST indirect tables: 64 bytes per (queue, descriptor) */
+#define CTRL_BUF_BASE 0xC0000u /* CTRL messages: 64 bytes per descriptor of queue 3 */
+#define MAX_REGIONS 4096u
+#define RECENT 4096u
+#define DESC_BYTES 16u
+
+const char *const fzc_op_names[FZC_OP_COUNT] = {
+    "cfg_read", "cfg_write", "bar0_read", "bar0_write", "bar1_read", "bar1_write", "mem",
+    "fill", "kick", "queue_setup", "desc", "avail", "post", "ctrl", "guest_step", "input",
+    "input_ready", "backend_ready", "backend_open", "script", "write_budget", "hotplug",
+    "resize", "time", "status", "bringup", "msix",
+};
+
+/* The ports FZC_CONFIG plugs at creation. */
+static const struct {
+    bool present, is_console;
+    const char *name;
+} initial_port[NR_PORTS] = {{true, true, "p0"}, {true, false, "p1"}};
+
+/* Names for hot-plugged ports, the longest one at the limit. */
+static const char *const hot_names[] = {
+    "p2", "p1", "console", "", "org.example.port.3",
+    "a123456789b123456789c123456789d123456789e123456789f123456789abc", "p0", "x",
+};
+
+struct region {
+    uint64_t gpa, len;
+};
+
+struct fzc {
+    struct vcon_fuzz_rig fr;
+    struct vcon_rig *rig;
+    struct vcon_vm *vm;
+    struct vcon_console *con;
+    struct vcon_virtio_pci *t;
+    struct vcon_rig_device_info info;
+    unsigned nr_queues;
+    bool destroy_at_end;
+
+    /* What this input did that the next reset has to undo. */
+    bool bar1_written;
+    bool port_touched[NR_PORTS];
+
+    /* The fake guest. */
+    uint64_t fed[NR_PORTS];
+    uint16_t guest_next[FZC_NR_QUEUES]; /* POST: next descriptor index */
+    uint16_t guest_used[FZC_NR_QUEUES]; /* GUEST_STEP: next used entry */
+    uint16_t ctrl_next;                 /* CTRL: next descriptor index */
+
+    /* Checks. */
+    bool checking;
+    bool selfmod; /* a device write hit a ring or table this primitive */
+    bool regions_valid, regions_overflow;
+    struct region writable[MAX_REGIONS], rings[MAX_REGIONS];
+    unsigned nr_writable, nr_rings;
+    uint8_t pending_rx[1024];
+    size_t pending_rx_len;
+    uint8_t recent[RECENT];
+    uint64_t recent_total;
+    bool emerg_op;
+    uint8_t emerg_value;
+
+    /* Values at the end of the last primitive (deltas are checked). */
+    struct vcon_console_stats stats;
+    struct vcon_virtio_pci_stats tstats;
+    uint64_t chains2, chains3;
+    uint64_t taken, written;
+    size_t msis;
+    uint16_t seen_used[FZC_NR_QUEUES];
+    bool seen_valid[FZC_NR_QUEUES];
+
+    /* Values at the start of the input (observable results). */
+    struct vcon_console_stats stats0;
+    uint64_t raises0;
+};
+
+static struct fzc Z;
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
+}
+
+static bool inside(uint64_t gpa, uint64_t len, const struct region *r)
+{
+    return gpa >= r->gpa && len <= r->len && gpa - r->gpa <= r->len - len;
+}
+
+static bool guest_read(uint64_t gpa, void *buf, size_t len)
+{
+    return vcon_vm_guest_read(Z.vm, gpa, buf, len) == 0;
+}
+
+static bool guest_read16(uint64_t gpa, uint16_t *v)
+{
+    uint8_t b[2];
+    if (!guest_read(gpa, b, 2))
+        return false;
+    *v = le16(b);
+    return true;
+}
+
+static struct vcon_virtq *queue(unsigned q)
+{
+    struct vcon_virtq *vq = q < Z.nr_queues ? vcon_virtio_pci_queue(Z.t, q) : NULL;
+    return vq != NULL && vcon_virtq_ready(vq) ? vq : NULL;
+}
+
+static bool port_ok(unsigned port)
+{
+    return port < NR_PORTS;
+}
+
+/* ---- the seam ------------------------------------------------------------ */
+
+static void add_region(struct region *list, unsigned *n, uint64_t gpa, uint64_t len)
+{
+    if (len == 0)
+        return;
+    if (*n >= MAX_REGIONS) {
+        Z.regions_overflow = true;
+        return;
+    }
+    list[*n].gpa = gpa;
+    list[*n].len = len;
+    (*n)++;
+}
+
+static bool read_desc(uint64_t gpa, uint64_t *addr, uint32_t *len, uint16_t *flags,
+                      uint16_t *next)
+{
+    uint8_t b[DESC_BYTES];
+    if (!guest_read(gpa, b, sizeof(b)))
+        return false;
+    *addr = (uint64_t)le32(b + 4) << 32 | le32(b);
+    *len = le32(b + 8);
+    *flags = le16(b + 12);
+    *next = le16(b + 14);
+    return true;
+}
+
+/* Everything the guest has made device-writable in a ready queue, and the
+ * rings and tables the device reads: a superset of the buffers of the
+ * chains the device can be holding, computed from guest memory as it is. */
+static void compute_regions(void)
+{
+    Z.nr_writable = Z.nr_rings = 0;
+    Z.regions_overflow = false;
+    for (unsigned q = 0; q < Z.nr_queues; q++) {
+        const struct vcon_virtq *vq = queue(q);
+        if (vq == NULL)
+            continue;
+        const uint64_t used_len = 4u + 8u * (uint64_t)vq->size + 2u;
+        add_region(Z.rings, &Z.nr_rings, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size);
+        add_region(Z.rings, &Z.nr_rings, vq->avail_gpa, 6u + 2u * (uint64_t)vq->size);
+        add_region(Z.rings, &Z.nr_rings, vq->used_gpa, used_len);
+        uint8_t table[DESC_BYTES * VCON_VIRTQ_MAX_SIZE];
+        if (!guest_read(vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size))
+            continue; /* the device cannot walk it either */
+        for (unsigned d = 0; d < vq->size; d++) {
+            const uint8_t *b = table + DESC_BYTES * d;
+            const uint64_t addr = (uint64_t)le32(b + 4) << 32 | le32(b);
+            const uint32_t len = le32(b + 8);
+            const uint16_t flags = le16(b + 12);
+            if ((flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
+                add_region(Z.rings, &Z.nr_rings, addr, len);
+                const uint32_t entries = len / DESC_BYTES;
+                for (uint32_t e = 0; e < entries && e < VCON_VIRTQ_MAX_SIZE; e++) {
+                    uint64_t ea;
+                    uint32_t el;
+                    uint16_t ef, en;
+                    if (!read_desc(addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
+                        break;
+                    if (ef & VCON_VIRTQ_DESC_F_WRITE)
+                        add_region(Z.writable, &Z.nr_writable, ea, el);
+                }
+            } else if (flags & VCON_VIRTQ_DESC_F_WRITE) {
+                add_region(Z.writable, &Z.nr_writable, addr, len);
+            }
+        }
+    }
+    Z.regions_valid = true;
+}
+
+/* The engine's own ring updates: a used element (8 bytes at an element
+ * slot), used->flags, used->idx or avail_event (2 bytes each). */
+static bool ring_update(uint64_t gpa, size_t len)
+{
+    for (unsigned q = 0; q < Z.nr_queues; q++) {
+        const struct vcon_virtq *vq = queue(q);
+        if (vq == NULL || gpa < vq->used_gpa)
+            continue;
+        const uint64_t off = gpa - vq->used_gpa;
+        const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
+        if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0)
+            return true;
+        if (len == 2 && (off == 0 || off == 2 || off == elems_end))
+            return true;
+    }
+    return false;
+}
+
+static void check_device_write(uint64_t gpa, size_t len)
+{
+    bool in_buffer = false;
+    if (Z.selfmod || ring_update(gpa, len))
+        return;
+    /* Data: it must go to a buffer the guest made device-writable. */
+    if (!Z.regions_valid)
+        compute_regions();
+    if (Z.regions_overflow)
+        return;
+    for (unsigned i = 0; i < Z.nr_writable && !in_buffer; i++)
+        in_buffer = inside(gpa, len, &Z.writable[i]);
+    VCON_FUZZ_CHECK(in_buffer,
+                    "console seam: the device writes only used rings and buffers the guest made "
+                    "device-writable");
+    /* Data landing on a ring or a table: what the device reads next is no
+     * longer what the guest wrote, so the structural checks stop for the
+     * rest of this primitive. */
+    for (unsigned i = 0; i < Z.nr_rings && !Z.selfmod; i++)
+        Z.selfmod = overlaps(gpa, len, Z.rings[i].gpa, Z.rings[i].len);
+}
+
+static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, uint64_t where,
+                      const void *buf, size_t len)
+{
+    const uint8_t *bytes = buf;
+    (void)arg;
+    (void)device;
+    if (!Z.checking)
+        return;
+    switch (ev) {
+    case VCON_FUZZ_MEM_READ: {
+        /* Only the last RECENT bytes matter. */
+        size_t skip = len > RECENT ? len - RECENT : 0;
+        size_t at = (size_t)((Z.recent_total + skip) % RECENT);
+        for (size_t done = skip; done < len;) {
+            size_t n = len - done < RECENT - at ? len - done : RECENT - at;
+            memcpy(Z.recent + at, bytes + done, n);
+            done += n;
+            at = (at + n) % RECENT;
+        }
+        Z.recent_total += len;
+        return;
+    }
+    case VCON_FUZZ_MEM_WRITE:
+        if (Z.pending_rx_len > 0) {
+            VCON_FUZZ_CHECK(len <= Z.pending_rx_len && memcmp(bytes, Z.pending_rx, len) == 0,
+                            "console rx: the guest gets the backend's bytes, in order, once");
+            memmove(Z.pending_rx, Z.pending_rx + len, Z.pending_rx_len - len);
+            Z.pending_rx_len -= len;
+        }
+        check_device_write(where, len);
+        return;
+    case VCON_FUZZ_MEM_WRITE_FAILED:
+        Z.pending_rx_len = 0; /* counted in rx_lost_bytes */
+        return;
+    case VCON_FUZZ_BACKEND_READ:
+        VCON_FUZZ_CHECK(Z.pending_rx_len == 0,
+                        "console rx: bytes read from a backend reach the guest before the next read");
+        VCON_FUZZ_CHECK(len <= sizeof(Z.pending_rx), "console rx: backend reads in small chunks");
+        memcpy(Z.pending_rx, bytes, len);
+        Z.pending_rx_len = len;
+        return;
+    case VCON_FUZZ_BACKEND_WRITE:
+        if (Z.emerg_op) {
+            VCON_FUZZ_CHECK(where == 0 && len == 1 && bytes[0] == Z.emerg_value,
+                            "console emerg_wr: one byte, the one written, to port 0");
+            return;
+        }
+        VCON_FUZZ_CHECK(len <= 256 && len <= Z.recent_total,
+                        "console tx: the device offers only bytes it read from the guest");
+        for (size_t i = 0; i < len; i++)
+            VCON_FUZZ_CHECK(bytes[i] == Z.recent[(Z.recent_total - len + i) % RECENT],
+                            "console tx: the backend gets the bytes of the guest's buffer, in order");
+        return;
+    }
+}
+
+/* ---- checks after every primitive --------------------------------------- */
+
+/* Writable bytes of the chain at `head` as the descriptors say now, or
+ * false if the walk fails (a chain the device must have refused). */
+static bool chain_writable(const struct vcon_virtq *vq, uint16_t head, uint64_t *in_bytes)
+{
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next, index = head;
+    *in_bytes = 0;
+    for (unsigned count = 0; count <= vq->size; count++) {
+        if (!read_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)index, &addr, &len, &flags, &next))
+            return false;
+        if (flags & VCON_VIRTQ_DESC_F_INDIRECT) {
+            const uint32_t entries = len / DESC_BYTES;
+            uint16_t e = 0;
+            for (uint32_t n = 0; n <= entries; n++) {
+                uint64_t ea;
+                uint32_t el;
+                uint16_t ef, en;
+                if (e >= entries || !read_desc(addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
+                    return false;
+                if (ef & VCON_VIRTQ_DESC_F_WRITE)
+                    *in_bytes += el;
+                if (!(ef & VCON_VIRTQ_DESC_F_NEXT))
+                    return true;
+                e = en;
+            }
+            return false;
+        }
+        if (flags & VCON_VIRTQ_DESC_F_WRITE)
+            *in_bytes += len;
+        if (!(flags & VCON_VIRTQ_DESC_F_NEXT))
+            return true;
+        if (next >= vq->size)
+            return false;
+        index = next;
+    }
+    return false;
+}
+
+static bool is_tx_queue(unsigned q, unsigned *port)
+{
+    if (q == 1) {
+        *port = 0;
+        return true;
+    }
+    if (q >= 4 && q % 2 == 1) {
+        *port = (q - 2) / 2;
+        return true;
+    }
+    return false;
+}
+
+static void check_port(unsigned p, struct vcon_console_port_state *ps)
+{
+    VCON_FUZZ_CHECK(vcon_console_get_port(Z.con, p, ps) == 0, "harness: port state");
+    if (!ps->present)
+        VCON_FUZZ_CHECK(!ps->guest_ready && !ps->guest_open && !ps->tx_held,
+                        "console ports: an absent port is not ready, open or holding a chain");
+}
+
+/* Every port (the per-primitive checks look only at ports whose transmit
+ * queue is set up). */
+static void check_ports(void)
+{
+    struct vcon_console_port_state ps;
+    for (unsigned p = 0; p < NR_PORTS; p++)
+        check_port(p, &ps);
+}
+
+static void check_queues(void)
+{
+    struct vcon_console_port_state ps[NR_PORTS];
+    for (unsigned q = 0; q < Z.nr_queues; q++) {
+        const struct vcon_virtq *vq = queue(q);
+        if (vq == NULL) {
+            Z.seen_valid[q] = false;
+            continue;
+        }
+        unsigned port;
+        if (!vq->broken) {
+            if (is_tx_queue(q, &port)) {
+                check_port(port, &ps[port]);
+                const bool held = ps[port].present && ps[port].tx_held;
+                VCON_FUZZ_CHECKF(vq->outstanding == (held ? 1u : 0u),
+                                 "console queues: a transmit queue holds exactly the port's held chain",
+                                 "queue %u (port %u %s, tx_held %d), %u chains outstanding, status %#x",
+                                 q, port, ps[port].present ? "present" : "absent", ps[port].tx_held,
+                                 (unsigned)vq->outstanding, vcon_virtio_pci_status(Z.t));
+            } else {
+                VCON_FUZZ_CHECKF(vq->outstanding == 0,
+                                 "console queues: receive and control chains are returned at once",
+                                 "queue %u, %u chains outstanding, status %#x", q,
+                                 (unsigned)vq->outstanding, vcon_virtio_pci_status(Z.t));
+            }
+        }
+        /* New used elements. */
+        uint16_t from = Z.seen_valid[q] ? Z.seen_used[q] : 0;
+        if ((uint16_t)(vq->used_idx - from) > vq->size)
+            from = vq->used_idx >= vq->size ? (uint16_t)(vq->used_idx - vq->size) : 0;
+        for (uint16_t i = from; i != vq->used_idx && !Z.selfmod; i++) {
+            uint8_t elem[8];
+            const uint64_t gpa = vq->used_gpa + 4u + 8u * (uint64_t)(i & (vq->size - 1u));
+            if (!guest_read(gpa, elem, sizeof(elem)))
+                break;
+            const uint32_t id = le32(elem), len = le32(elem + 4);
+            VCON_FUZZ_CHECK(id < vq->size, "console used ring: the element names a head of the queue");
+            uint64_t room;
+            if (len > 0 && chain_writable(vq, (uint16_t)id, &room))
+                VCON_FUZZ_CHECK(len <= room, "console used ring: the used length fits the buffer");
+            vcon_fuzz_observe_u64((uint64_t)q << 48 | (uint64_t)id << 32 | len);
+        }
+        Z.seen_used[q] = vq->used_idx;
+        Z.seen_valid[q] = true;
+    }
+}
+
+static void check_after(void)
+{
+    struct vcon_console_stats st;
+    struct vcon_virtio_pci_stats ts;
+    uint32_t status = 0, command = 0;
+    const struct vcon_fuzz_seam *seam = &Z.fr.seam[CONSOLE_DEVICE];
+
+    VCON_FUZZ_CHECK(Z.pending_rx_len == 0,
+                    "console rx: every byte read from a backend reached the guest or was counted lost");
+
+    /* INTx, from PCI STATUS (no side effect, unlike an ISR read). */
+    VCON_FUZZ_CHECK(vcon_virtio_pci_config_read(Z.t, VCON_PCI_STATUS, 2, &status) == 0 &&
+                        vcon_virtio_pci_config_read(Z.t, VCON_PCI_COMMAND, 2, &command) == 0,
+                    "harness: configuration readable");
+    const bool msix = vcon_virtio_pci_msix_enabled(Z.t);
+    const bool want = (status & VCON_PCI_STATUS_INTERRUPT) &&
+                      !(command & VCON_PCI_COMMAND_INTX_DISABLE) && !msix;
+    const bool line = vcon_vm_irq_level(Z.vm, Z.info.irq_line) != 0;
+    VCON_FUZZ_CHECK(!(msix && (status & VCON_PCI_STATUS_INTERRUPT)),
+                    "console intx: no INTx condition while MSI-X is on");
+    VCON_FUZZ_CHECK(line == want, "console intx: the line is up exactly while ISR != 0, INTx enabled, no MSI-X");
+    VCON_FUZZ_CHECK(vcon_virtio_pci_intx_level(Z.t) == line, "console intx: the transport's level is the line's");
+
+    /* Counters. */
+    vcon_console_get_stats(Z.con, &st);
+    vcon_virtio_pci_get_stats(Z.t, &ts);
+    const size_t msis = vcon_vm_msi_count(Z.vm);
+    VCON_FUZZ_CHECK(msis - Z.msis == ts.msi_sent - Z.tstats.msi_sent,
+                    "console msi: messages the VM got equal the transport's count");
+    uint64_t taken = 0, written = 0;
+    for (unsigned p = 0; p < NR_PORTS; p++) {
+        taken += seam->backend_taken[p];
+        written += seam->backend_written[p];
+        VCON_FUZZ_CHECK(seam->backend_taken[p] +
+                                vcon_script_pending_input(vcon_rig_backend(Z.rig, CONSOLE_DEVICE, p)) ==
+                            Z.fed[p],
+                        "console backend: bytes taken plus bytes pending equal bytes queued");
+    }
+    VCON_FUZZ_CHECK(taken - Z.taken == (st.rx_bytes - Z.stats.rx_bytes) +
+                                           (st.rx_lost_bytes - Z.stats.rx_lost_bytes),
+                    "console rx conservation: bytes from backends are received or counted lost");
+    VCON_FUZZ_CHECK(written - Z.written == (st.tx_bytes - Z.stats.tx_bytes) +
+                                               (st.emerg_bytes - Z.stats.emerg_bytes),
+                    "console tx conservation: bytes backends took are counted once");
+    if (Z.nr_queues > VCON_CONSOLE_CTRL_TX_QUEUE) {
+        const uint64_t c2 = vcon_virtio_pci_queue(Z.t, VCON_CONSOLE_CTRL_RX_QUEUE)->stats.chains;
+        const uint64_t c3 = vcon_virtio_pci_queue(Z.t, VCON_CONSOLE_CTRL_TX_QUEUE)->stats.chains;
+        VCON_FUZZ_CHECK((st.ctrl_in - Z.stats.ctrl_in) + (st.ctrl_malformed - Z.stats.ctrl_malformed) ==
+                            c3 - Z.chains3,
+                        "console ctrl: every control chain from the guest is one message, counted once");
+        VCON_FUZZ_CHECK((st.ctrl_out - Z.stats.ctrl_out) +
+                                (st.ctrl_bad_buffers - Z.stats.ctrl_bad_buffers) ==
+                            c2 - Z.chains2,
+                        "console ctrl: every control buffer taken carries a message or is refused");
+        Z.chains2 = c2;
+        Z.chains3 = c3;
+    }
+    VCON_FUZZ_CHECK(vcon_console_pending_ctrl(Z.con) <= VCON_CONSOLE_CTRL_PENDING_MAX,
+                    "console ctrl: pending messages within their bound");
+    check_queues();
+
+    Z.stats = st;
+    Z.tstats = ts;
+    Z.msis = msis;
+    Z.taken = taken;
+    Z.written = written;
+}
+
+/* Every primitive is bracketed by these. Inside a macro (a bring-up, a
+ * posted buffer, a guest step) the checks after each primitive wait for
+ * the macro's end: the identities they check are sums, so they hold over
+ * the macro as a whole, and the seam checks still run at every access. */
+static unsigned macro_depth;
+
+static void prim_begin(void)
+{
+    Z.selfmod = false;
+    Z.regions_valid = false;
+}
+
+static void prim_end(void)
+{
+    if (Z.checking && macro_depth == 0)
+        check_after();
+}
+
+static void macro_begin(void)
+{
+    macro_depth++;
+}
+
+static void macro_end(void)
+{
+    if (--macro_depth == 0 && Z.checking)
+        check_after();
+}
+
+/* ---- primitives: bus accesses, guest memory, host events ------------------ */
+
+static const unsigned access_sizes[4] = {1, 2, 3, 4}; /* as fuzz_uart: 3 never reaches a device */
+
+static uint64_t cfg_addr(unsigned offset)
+{
+    return VCON_PCI_CONFIG_ADDR(Z.info.pci_bus, Z.info.pci_slot, Z.info.pci_func, offset & 0xFFFu);
+}
+
+static uint32_t cfg_read(unsigned offset, unsigned size)
+{
+    prim_begin();
+    const uint32_t v = vcon_vm_read(Z.vm, VCON_SPACE_PCI_CONFIG, cfg_addr(offset), size);
+    vcon_fuzz_observe_u64(v);
+    prim_end();
+    return v;
+}
+
+static void cfg_write(unsigned offset, unsigned size, uint32_t value)
+{
+    prim_begin();
+    vcon_vm_write(Z.vm, VCON_SPACE_PCI_CONFIG, cfg_addr(offset), size, value);
+    prim_end();
+}
+
+static uint64_t bar_addr(unsigned bar, uint64_t offset)
+{
+    uint64_t base = vcon_virtio_pci_bar_base(Z.t, bar);
+    if (base == 0)
+        base = bar == 0 ? Z.info.io_base : Z.info.mmio_base;
+    return base + offset;
+}
+
+static uint32_t bar_read(unsigned bar, unsigned offset, unsigned size)
+{
+    prim_begin();
+    const uint32_t v = vcon_vm_read(Z.vm, bar == 0 ? VCON_SPACE_PIO : VCON_SPACE_MMIO,
+                                    bar_addr(bar, offset), size);
+    vcon_fuzz_observe_u64(v);
+    prim_end();
+    return v;
+}
+
+static void bar_write(unsigned bar, unsigned offset, unsigned size, uint32_t value)
+{
+    prim_begin();
+    if (bar == 0) {
+        const unsigned regs = vcon_virtio_pci_msix_enabled(Z.t) ? VCON_VIRTIO_PCI_CONFIG_MSIX
+                                                                 : VCON_VIRTIO_PCI_CONFIG_NO_MSIX;
+        Z.emerg_op = offset == regs + VCON_CONSOLE_CFG_EMERG_WR;
+        Z.emerg_value = (uint8_t)value;
+    } else {
+        Z.bar1_written = true;
+    }
+    vcon_vm_write(Z.vm, bar == 0 ? VCON_SPACE_PIO : VCON_SPACE_MMIO, bar_addr(bar, offset), size,
+                  value);
+    Z.emerg_op = false;
+    prim_end();
+}
+
+/* The guest's own memory writes do not reach the device: nothing to check
+ * after them. */
+static void mem_write(uint64_t gpa, const void *bytes, size_t len)
+{
+    (void)vcon_vm_guest_write(Z.vm, gpa, bytes, len);
+}
+
+static int host_event(const struct vcon_rig_event *ev)
+{
+    prim_begin();
+    const int rc = vcon_rig_apply(Z.rig, ev);
+    vcon_fuzz_observe_u64((uint64_t)(int64_t)rc);
+    prim_end();
+    return rc;
+}
+
+static void advance(uint64_t ns)
+{
+    prim_begin();
+    vcon_vm_advance(Z.vm, ns);
+    prim_end();
+}
+
+/* ---- the fake guest ------------------------------------------------------ */
+
+static void write16(uint64_t gpa, uint16_t v)
+{
+    uint8_t b[2];
+    put16(b, v);
+    mem_write(gpa, b, 2);
+}
+
+static void write_desc(uint64_t gpa, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+    uint8_t b[DESC_BYTES];
+    put32(b, (uint32_t)addr);
+    put32(b + 4, (uint32_t)(addr >> 32));
+    put32(b + 8, len);
+    put16(b + 12, flags);
+    put16(b + 14, next);
+    mem_write(gpa, b, sizeof(b));
+}
+
+static void kick(unsigned q)
+{
+    bar_write(0, VCON_VIRTIO_PCI_QUEUE_NOTIFY, 2, q);
+}
+
+/* Append `head` to the avail ring of `vq` and publish it. */
+static void avail_add(const struct vcon_virtq *vq, uint16_t head)
+{
+    uint16_t idx = 0;
+    (void)guest_read16(vq->avail_gpa + 2u, &idx);
+    write16(vq->avail_gpa + 4u + 2u * (uint64_t)(idx & (vq->size - 1u)), head);
+    write16(vq->avail_gpa + 2u, (uint16_t)(idx + 1u));
+}
+
+static uint64_t buffer_gpa(unsigned q, unsigned d)
+{
+    return BUF_BASE + (uint64_t)((q * FZC_QUEUE_SIZE + d) % BUF_SLOTS) * BUF_SIZE;
+}
+
+/* A buffer posted the way a driver does. shape: bit 0 device-writable,
+ * bit 1 no kick, bit 2 through an indirect table, bits 3-4 segments - 1,
+ * bit 5 zero length. */
+static void post_buffer(unsigned q, uint8_t shape, uint16_t len_in);
+
+static void post(unsigned q, uint8_t shape, uint16_t len_in)
+{
+    macro_begin();
+    post_buffer(q, shape, len_in);
+    macro_end();
+}
+
+static void post_buffer(unsigned q, uint8_t shape, uint16_t len_in)
+{
+    struct vcon_virtq *vq = queue(q);
+    if (vq == NULL)
+        return;
+    const bool writable = shape & 1u, indirect = (shape & 4u) != 0;
+    const unsigned segs = 1u + ((shape >> 3) & 3u);
+    const uint32_t len = (shape & 0x20u) ? 0u : 1u + len_in % BUF_SIZE;
+    const uint16_t head = (uint16_t)(Z.guest_next[q] % vq->size);
+    const uint64_t buf = buffer_gpa(q, head);
+    const uint16_t wflag = writable ? VCON_VIRTQ_DESC_F_WRITE : 0u;
+
+    if (!writable && len > 0) {
+        uint8_t data[BUF_SIZE];
+        for (uint32_t i = 0; i < len; i++)
+            data[i] = (uint8_t)(q * 31u + head * 7u + i + Z.guest_next[q]);
+        mem_write(buf, data, len);
+    }
+    if (indirect) {
+        const uint64_t table = TABLE_BASE + (uint64_t)(q * FZC_QUEUE_SIZE + head) * 64u;
+        uint32_t off = 0;
+        for (unsigned s = 0; s < segs; s++) {
+            const uint32_t piece = s + 1 < segs ? len / segs : len - off;
+            write_desc(table + DESC_BYTES * s, buf + off, piece,
+                       (uint16_t)(wflag | (s + 1 < segs ? VCON_VIRTQ_DESC_F_NEXT : 0u)),
+                       (uint16_t)(s + 1));
+            off += piece;
+        }
+        write_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)head, table, DESC_BYTES * segs,
+                   VCON_VIRTQ_DESC_F_INDIRECT, 0);
+        Z.guest_next[q]++;
+    } else {
+        uint32_t off = 0;
+        for (unsigned s = 0; s < segs; s++) {
+            const uint16_t d = (uint16_t)((head + s) % vq->size);
+            const uint32_t piece = s + 1 < segs ? len / segs : len - off;
+            write_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)d, buf + off, piece,
+                       (uint16_t)(wflag | (s + 1 < segs ? VCON_VIRTQ_DESC_F_NEXT : 0u)),
+                       (uint16_t)((d + 1u) % vq->size));
+            off += piece;
+        }
+        Z.guest_next[q] = (uint16_t)(Z.guest_next[q] + segs);
+    }
+    avail_add(vq, head);
+    if (!(shape & 2u))
+        kick(q);
+}
+
+/* A control message on queue 3. shape: bits 0-1: 8 bytes, 4 bytes (short),
+ * 8 bytes + 8 of payload, 8 bytes in two 4-byte segments; bit 2 the buffer
+ * is device-writable (wrong direction); bit 3 no kick. */
+static void send_ctrl_message(uint32_t id, uint16_t event, uint16_t value, uint8_t shape);
+
+static void send_ctrl(uint32_t id, uint16_t event, uint16_t value, uint8_t shape)
+{
+    macro_begin();
+    send_ctrl_message(id, event, value, shape);
+    macro_end();
+}
+
+static void send_ctrl_message(uint32_t id, uint16_t event, uint16_t value, uint8_t shape)
+{
+    struct vcon_virtq *vq = queue(VCON_CONSOLE_CTRL_TX_QUEUE);
+    if (vq == NULL)
+        return;
+    uint8_t msg[16] = {0};
+    put32(msg, id);
+    put16(msg + 4, event);
+    put16(msg + 6, value);
+    const uint16_t head = (uint16_t)(Z.ctrl_next % vq->size);
+    const uint64_t buf = CTRL_BUF_BASE + (uint64_t)head * 64u;
+    const uint16_t wflag = (shape & 4u) ? VCON_VIRTQ_DESC_F_WRITE : 0u;
+    const unsigned kind = shape & 3u;
+    const uint32_t len = kind == 1 ? 4u : kind == 2 ? 16u : 8u;
+    mem_write(buf, msg, len);
+    if (kind == 3) {
+        const uint16_t second = (uint16_t)((head + 1u) % vq->size);
+        write_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)head, buf, 4,
+                   (uint16_t)(wflag | VCON_VIRTQ_DESC_F_NEXT), second);
+        write_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)second, buf + 4, 4, wflag, 0);
+        Z.ctrl_next = (uint16_t)(Z.ctrl_next + 2u);
+    } else {
+        write_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)head, buf, len, wflag, 0);
+        Z.ctrl_next++;
+    }
+    avail_add(vq, head);
+    if (!(shape & 8u))
+        kick(VCON_CONSOLE_CTRL_TX_QUEUE);
+}
+
+/* Zero a queue's ring as a legacy driver does before giving its PFN, where
+ * it is not zero already (saves writing zeros over zeros). */
+static void zero_ring(uint32_t pfn)
+{
+    static const uint8_t zero[PAGE];
+    uint8_t page[PAGE];
+    for (unsigned i = 0; i < 2; i++) {
+        const uint64_t gpa = ((uint64_t)pfn + i) * PAGE;
+        if (guest_read(gpa, page, PAGE) && memcmp(page, zero, PAGE) != 0)
+            mem_write(gpa, zero, PAGE);
+    }
+}
+
+static void setup_queue(unsigned q, uint32_t pfn)
+{
+    macro_begin();
+    bar_write(0, VCON_VIRTIO_PCI_QUEUE_SEL, 2, q);
+    (void)bar_read(0, VCON_VIRTIO_PCI_QUEUE_NUM, 2);
+    if (pfn != 0)
+        zero_ring(pfn);
+    bar_write(0, VCON_VIRTIO_PCI_QUEUE_PFN, 4, pfn);
+    if (q < FZC_NR_QUEUES) {
+        Z.guest_next[q] = 0;
+        Z.guest_used[q] = 0;
+    }
+    if (q == VCON_CONSOLE_CTRL_TX_QUEUE)
+        Z.ctrl_next = 0;
+    macro_end();
+}
+
+void fzc_bringup(uint8_t options)
+{
+    const bool multiport = !(options & FZC_UP_NO_MULTIPORT);
+    macro_begin();
+    /* Reset first, as Linux does (not needed on a device still at 0). */
+    if (vcon_virtio_pci_status(Z.t) != 0)
+        bar_write(0, VCON_VIRTIO_PCI_STATUS, 1, 0);
+    bar_write(0, VCON_VIRTIO_PCI_STATUS, 1, VCON_VIRTIO_STATUS_ACKNOWLEDGE);
+    bar_write(0, VCON_VIRTIO_PCI_STATUS, 1,
+              VCON_VIRTIO_STATUS_ACKNOWLEDGE | VCON_VIRTIO_STATUS_DRIVER);
+    const uint32_t host = bar_read(0, VCON_VIRTIO_PCI_HOST_FEATURES, 4);
+    uint32_t guest = 1u << VCON_CONSOLE_F_SIZE | 1u << VCON_CONSOLE_F_EMERG_WRITE;
+    if (multiport)
+        guest |= 1u << VCON_CONSOLE_F_MULTIPORT;
+    if (options & FZC_UP_EVENT_IDX)
+        guest |= 1u << VCON_VIRTIO_F_RING_EVENT_IDX;
+    if (options & FZC_UP_INDIRECT)
+        guest |= 1u << VCON_VIRTIO_F_RING_INDIRECT_DESC;
+    bar_write(0, VCON_VIRTIO_PCI_GUEST_FEATURES, 4, guest & host);
+    const unsigned nr = !multiport ? 2u : (options & FZC_UP_ALL_QUEUES) ? Z.nr_queues : 6u;
+    for (unsigned q = 0; q < nr && q < Z.nr_queues; q++)
+        setup_queue(q, RING_FIRST_PAGE + 2u * q);
+    bar_write(0, VCON_VIRTIO_PCI_STATUS, 1,
+              VCON_VIRTIO_STATUS_ACKNOWLEDGE | VCON_VIRTIO_STATUS_DRIVER |
+                  VCON_VIRTIO_STATUS_DRIVER_OK);
+    if (multiport && !(options & FZC_UP_NO_CTRL_BUFS)) {
+        for (unsigned i = 0; i < 4; i++)
+            post(VCON_CONSOLE_CTRL_RX_QUEUE, 0x03 /* writable, no kick */, 127);
+        kick(VCON_CONSOLE_CTRL_RX_QUEUE);
+        send_ctrl(VCON_CONSOLE_BAD_ID, VCON_CONSOLE_DEVICE_READY, 1, 0);
+    }
+    macro_end();
+}
+
+/* MSI-X as Linux sets it up: enable in the capability, program and unmask
+ * the table, then a configuration vector and one vector per queue (bit 0:
+ * one shared vector; bit 1: leave the function masked). */
+static void msix_setup(uint8_t options)
+{
+    const unsigned vectors = Z.nr_queues + 1u;
+    macro_begin();
+    cfg_write(VCON_VIRTIO_PCI_MSIX_CAP + VCON_PCI_MSIX_FLAGS, 2,
+              VCON_PCI_MSIX_FLAGS_ENABLE | ((options & 2u) ? VCON_PCI_MSIX_FLAGS_MASKALL : 0u));
+    for (unsigned v = 0; v < vectors; v++) {
+        const unsigned e = v * VCON_PCI_MSIX_ENTRY_SIZE;
+        bar_write(1, e + VCON_PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xFEE00000u);
+        bar_write(1, e + VCON_PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+        bar_write(1, e + VCON_PCI_MSIX_ENTRY_DATA, 4, 0x40u + v);
+        bar_write(1, e + VCON_PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+    }
+    bar_write(0, VCON_VIRTIO_MSI_CONFIG_VECTOR, 2, 0);
+    for (unsigned q = 0; q < Z.nr_queues; q++) {
+        bar_write(0, VCON_VIRTIO_PCI_QUEUE_SEL, 2, q);
+        bar_write(0, VCON_VIRTIO_MSI_QUEUE_VECTOR, 2, (options & 1u) ? 1u : q + 1u);
+    }
+    macro_end();
+}
+
+/* What Linux's driver does with what the device returned: control
+ * messages answered (DEVICE_ADD: receive buffers and PORT_READY;
+ * CONSOLE_PORT: PORT_OPEN) and their buffers posted again, receive buffers
+ * posted again, transmit buffers taken back. */
+static void guest_step(void)
+{
+    macro_begin();
+    for (unsigned q = 0; q < Z.nr_queues; q++) {
+        struct vcon_virtq *vq = queue(q);
+        uint16_t used_idx;
+        bool repost = false;
+        if (vq == NULL || !guest_read16(vq->used_gpa + 2u, &used_idx))
+            continue;
+        for (unsigned n = 0; Z.guest_used[q] != used_idx && n < vq->size; n++) {
+            uint8_t elem[8];
+            const uint64_t gpa = vq->used_gpa + 4u + 8u * (uint64_t)(Z.guest_used[q] & (vq->size - 1u));
+            Z.guest_used[q]++;
+            if (!guest_read(gpa, elem, sizeof(elem)))
+                break;
+            const uint32_t id = le32(elem), len = le32(elem + 4);
+            if (id >= vq->size)
+                continue;
+            unsigned port;
+            if (q == VCON_CONSOLE_CTRL_TX_QUEUE || is_tx_queue(q, &port))
+                continue; /* a transmit buffer back: nothing to do */
+            if (q == VCON_CONSOLE_CTRL_RX_QUEUE && len >= VCON_CONSOLE_CTRL_HEADER) {
+                uint64_t addr;
+                uint32_t blen;
+                uint16_t flags, next;
+                uint8_t msg[8];
+                if (read_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)id, &addr, &blen, &flags, &next) &&
+                    guest_read(addr, msg, sizeof(msg))) {
+                    const uint32_t mid = le32(msg);
+                    const uint16_t event = le16(msg + 4);
+                    if (event == VCON_CONSOLE_DEVICE_ADD && mid < NR_PORTS) {
+                        const unsigned rxq = vcon_console_rx_queue(mid);
+                        for (unsigned i = 0; i < 2; i++)
+                            post(rxq, 0x03, 255);
+                        kick(rxq);
+                        send_ctrl(mid, VCON_CONSOLE_PORT_READY, 1, 0);
+                    } else if (event == VCON_CONSOLE_CONSOLE_PORT && mid < NR_PORTS) {
+                        send_ctrl(mid, VCON_CONSOLE_PORT_OPEN, 1, 0);
+                    }
+                }
+            }
+            avail_add(vq, (uint16_t)id);
+            repost = true;
+        }
+        if (repost)
+            kick(q);
+    }
+    macro_end();
+}
+
+/* ---- reset between inputs ---------------------------------------------- */
+
+static void reset_devices(void)
+{
+    /* What the rig's firmware did, then a virtio reset. */
+    cfg_write(VCON_PCI_BASE_ADDRESS_0, 4, Z.info.io_base);
+    cfg_write(VCON_PCI_BASE_ADDRESS_0 + 4u, 4, Z.info.mmio_base);
+    cfg_write(VCON_PCI_COMMAND, 2,
+              VCON_PCI_COMMAND_IO | VCON_PCI_COMMAND_MEMORY | VCON_PCI_COMMAND_MASTER);
+    cfg_write(VCON_PCI_INTERRUPT_LINE, 1, 0);
+    cfg_write(VCON_VIRTIO_PCI_MSIX_CAP + VCON_PCI_MSIX_FLAGS, 2, 0);
+    bar_write(0, VCON_VIRTIO_PCI_STATUS, 1, 0);
+    if (Z.bar1_written) {
+        for (unsigned v = 0; v < Z.nr_queues + 1u; v++) {
+            const unsigned e = v * VCON_PCI_MSIX_ENTRY_SIZE;
+            bar_write(1, e + VCON_PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0);
+            bar_write(1, e + VCON_PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+            bar_write(1, e + VCON_PCI_MSIX_ENTRY_DATA, 4, 0);
+            bar_write(1, e + VCON_PCI_MSIX_ENTRY_VECTOR_CTRL, 4, VCON_PCI_MSIX_ENTRY_CTRL_MASKBIT);
+        }
+    }
+    /* Ports as FZC_CONFIG plugs them: first every port the input plugged,
+     * unplugged or changed goes (names must be free before they are given
+     * again), then the configured ones come back. Port 0 cannot be
+     * removed: the prologue gives it its size back. */
+    bool readd[NR_PORTS] = {false};
+    for (unsigned p = 1; p < NR_PORTS; p++) {
+        struct vcon_console_port_state ps;
+        (void)vcon_console_get_port(Z.con, p, &ps);
+        if (!Z.port_touched[p] && ps.present == initial_port[p].present)
+            continue;
+        if (ps.present) {
+            const struct vcon_rig_event rm = {.kind = VCON_RIG_EV_HOTPLUG, .device = CONSOLE_DEVICE,
+                                              .port = p, .flag = 0};
+            (void)host_event(&rm);
+        }
+        readd[p] = initial_port[p].present;
+    }
+    for (unsigned p = 0; p < NR_PORTS; p++) {
+        struct vcon_console_port_state ps;
+        if (readd[p]) {
+            const struct vcon_rig_event add = {
+                .kind = VCON_RIG_EV_HOTPLUG, .device = CONSOLE_DEVICE, .port = p, .flag = 1,
+                .is_console = initial_port[p].is_console, .name = initial_port[p].name};
+            (void)host_event(&add);
+        }
+        (void)vcon_console_get_port(Z.con, p, &ps);
+        if (ps.present && !ps.host_open) {
+            const struct vcon_rig_event open = {.kind = VCON_RIG_EV_BACKEND_OPEN,
+                                                .device = CONSOLE_DEVICE, .port = p, .flag = 1};
+            (void)host_event(&open);
+        }
+    }
+}
+
+void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destroy_at_end)
+{
+    vcon_fuzz_set_target(target);
+    Z.fr.config = FZC_CONFIG;
+    Z.fr.ram_size = FZC_RAM_SIZE;
+    Z.fr.hook = seam_hook;
+    Z.fr.hook_arg = &Z;
+    Z.checking = false;
+    vcon_fuzz_rig_begin(&Z.fr, vcon_fuzz_hash(data, size));
+    Z.rig = Z.fr.rig;
+    Z.vm = Z.fr.vm;
+    Z.con = vcon_rig_console(Z.rig, CONSOLE_DEVICE);
+    VCON_FUZZ_CHECK(Z.con != NULL, "harness: the rig has a console");
+    Z.t = vcon_console_transport(Z.con);
+    VCON_FUZZ_CHECK(vcon_rig_device_info(Z.rig, CONSOLE_DEVICE, &Z.info) == 0, "harness: device info");
+    Z.nr_queues = 0;
+    while (Z.nr_queues < FZC_NR_QUEUES && vcon_virtio_pci_queue(Z.t, Z.nr_queues) != NULL)
+        Z.nr_queues++;
+    if (!Z.fr.fresh) {
+        reset_devices();
+        vcon_fuzz_rig_reset_common(&Z.fr);
+    }
+    /* The prologue, on a new rig and a reset one alike (and recorded): the
+     * host tells the console its size, 80x25, as a device model does when
+     * it starts. A size the host gave stays given (a port cannot be told it
+     * has none), so this is the one state every input can start from. */
+    const struct vcon_rig_event prologue = {.kind = VCON_RIG_EV_RESIZE, .device = CONSOLE_DEVICE,
+                                        .port = 0, .cols = 80, .rows = 25};
+    (void)host_event(&prologue);
+    /* What the reset did is no result of this input. */
+    vcon_fuzz_begin();
+    Z.destroy_at_end = destroy_at_end;
+    Z.bar1_written = false;
+    memset(Z.port_touched, 0, sizeof(Z.port_touched));
+    memset(Z.fed, 0, sizeof(Z.fed));
+    memset(Z.guest_next, 0, sizeof(Z.guest_next));
+    memset(Z.guest_used, 0, sizeof(Z.guest_used));
+    memset(Z.seen_valid, 0, sizeof(Z.seen_valid));
+    Z.ctrl_next = 0;
+    Z.recent_total = 0;
+    Z.pending_rx_len = 0;
+    Z.emerg_op = false;
+
+    /* The initial state, whatever the last input did. */
+    struct vcon_console_port_state ps;
+    VCON_FUZZ_CHECK(vcon_virtio_pci_status(Z.t) == 0, "reset: device status 0");
+    VCON_FUZZ_CHECK(vcon_vm_irq_level(Z.vm, Z.info.irq_line) == 0, "reset: INTx low");
+    VCON_FUZZ_CHECK(vcon_console_pending_ctrl(Z.con) == 0, "reset: no control message pending");
+    VCON_FUZZ_CHECK(!vcon_virtio_pci_msix_enabled(Z.t), "reset: MSI-X off");
+    for (unsigned p = 0; p < NR_PORTS; p++) {
+        (void)vcon_console_get_port(Z.con, p, &ps);
+        VCON_FUZZ_CHECK(ps.present == initial_port[p].present, "reset: ports present as configured");
+        VCON_FUZZ_CHECK(!ps.present || ps.host_open, "reset: every port's host side open");
+        VCON_FUZZ_CHECK(!ps.guest_ready && !ps.guest_open && !ps.tx_held,
+                        "reset: no port ready, open or holding a chain");
+    }
+
+    /* Baselines for the deltas. */
+    vcon_console_get_stats(Z.con, &Z.stats);
+    vcon_virtio_pci_get_stats(Z.t, &Z.tstats);
+    Z.stats0 = Z.stats;
+    Z.msis = vcon_vm_msi_count(Z.vm);
+    Z.taken = Z.written = 0;
+    if (Z.nr_queues > VCON_CONSOLE_CTRL_TX_QUEUE) {
+        Z.chains2 = vcon_virtio_pci_queue(Z.t, VCON_CONSOLE_CTRL_RX_QUEUE)->stats.chains;
+        Z.chains3 = vcon_virtio_pci_queue(Z.t, VCON_CONSOLE_CTRL_TX_QUEUE)->stats.chains;
+    }
+    Z.raises0 = vcon_vm_irq_raises(Z.vm, Z.info.irq_line);
+    Z.checking = true;
+}
+
+void fzc_end(void)
+{
+    struct vcon_console_stats st;
+    vcon_fuzz_set_op(0, "(end)");
+    check_ports();
+    vcon_console_get_stats(Z.con, &st);
+    for (unsigned p = 0; p < NR_PORTS; p++) {
+        size_t len;
+        const uint8_t *out = vcon_script_output(vcon_rig_backend(Z.rig, CONSOLE_DEVICE, p), &len);
+        vcon_fuzz_observe_u64(len);
+        vcon_fuzz_observe(out, len);
+    }
+    const uint64_t *now = (const uint64_t *)&st, *then = (const uint64_t *)&Z.stats0;
+    for (size_t i = 0; i < sizeof(st) / sizeof(uint64_t); i++)
+        vcon_fuzz_observe_u64(now[i] - then[i]);
+    vcon_fuzz_observe_u64(vcon_vm_irq_raises(Z.vm, Z.info.irq_line) - Z.raises0);
+    vcon_fuzz_observe_u64(vcon_vm_msi_count(Z.vm));
+    vcon_fuzz_observe_u64(vcon_console_pending_ctrl(Z.con));
+    vcon_fuzz_observe_u64(vcon_virtio_pci_status(Z.t));
+    if (vcon_fuzz_verbose()) {
+        size_t out0, out1;
+        (void)vcon_script_output(vcon_rig_backend(Z.rig, CONSOLE_DEVICE, 0), &out0);
+        (void)vcon_script_output(vcon_rig_backend(Z.rig, CONSOLE_DEVICE, 1), &out1);
+        fprintf(stderr,
+                "console: status %#x, rx %llu tx %llu bytes (backend out %zu, %zu), ctrl in %llu "
+                "out %llu malformed %llu, data malformed %llu, raises %llu, msi %zu\n",
+                vcon_virtio_pci_status(Z.t), (unsigned long long)(st.rx_bytes - Z.stats0.rx_bytes),
+                (unsigned long long)(st.tx_bytes - Z.stats0.tx_bytes), out0, out1,
+                (unsigned long long)(st.ctrl_in - Z.stats0.ctrl_in),
+                (unsigned long long)(st.ctrl_out - Z.stats0.ctrl_out),
+                (unsigned long long)(st.ctrl_malformed - Z.stats0.ctrl_malformed),
+                (unsigned long long)(st.data_malformed - Z.stats0.data_malformed),
+                (unsigned long long)(vcon_vm_irq_raises(Z.vm, Z.info.irq_line) - Z.raises0),
+                vcon_vm_msi_count(Z.vm));
+    }
+    Z.checking = false;
+    vcon_fuzz_rig_end(&Z.fr, Z.destroy_at_end);
+}
+
+/* ---- ops ------------------------------------------------------------------ */
+
+/* Queue operands: any queue, or one of the filter's. */
+static const unsigned *queue_filter;
+static unsigned queue_filter_len;
+
+void fzc_set_queue_filter(const unsigned *queues, unsigned n)
+{
+    queue_filter = queues;
+    queue_filter_len = n;
+}
+
+static unsigned queue_of(uint8_t b, unsigned range)
+{
+    if (queue_filter_len > 0)
+        return queue_filter[b % queue_filter_len];
+    return b % range;
+}
+
+static unsigned port_of(uint8_t b)
+{
+    return b & 0x1Fu; /* 16..31: ports the device does not have */
+}
+
+bool fzc_run_op(struct vcon_fuzz_in *in, enum fzc_op op)
+{
+    uint8_t a, b, c, d;
+    uint16_t w0, w1;
+    uint32_t v32;
+    const uint8_t *bytes;
+
+    switch (op) {
+    case FZC_CFG_READ:
+        if (!vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u8(in, &a))
+            return false;
+        (void)cfg_read(w0, access_sizes[a & 3u]);
+        return true;
+    case FZC_CFG_WRITE:
+        if (!vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u8(in, &a) || !vcon_fuzz_u32(in, &v32))
+            return false;
+        cfg_write(w0, access_sizes[a & 3u], v32);
+        return true;
+    case FZC_BAR0_READ:
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
+            return false;
+        (void)bar_read(0, a, access_sizes[b & 3u]);
+        return true;
+    case FZC_BAR0_WRITE:
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b) || !vcon_fuzz_u32(in, &v32))
+            return false;
+        bar_write(0, a, access_sizes[b & 3u], v32);
+        return true;
+    case FZC_BAR1_READ:
+        if (!vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u8(in, &a))
+            return false;
+        (void)bar_read(1, w0 & 0x1FFFu, access_sizes[a & 3u]);
+        return true;
+    case FZC_BAR1_WRITE:
+        if (!vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u8(in, &a) || !vcon_fuzz_u32(in, &v32))
+            return false;
+        bar_write(1, w0 & 0x1FFFu, access_sizes[a & 3u], v32);
+        return true;
+    case FZC_MEM: {
+        if (!vcon_fuzz_u32(in, &v32) || !vcon_fuzz_u8(in, &a))
+            return false;
+        const size_t n = vcon_fuzz_bytes(in, a, &bytes);
+        mem_write(v32 % FZC_RAM_SIZE, bytes, n);
+        return n == a;
+    }
+    case FZC_FILL: {
+        static uint8_t fill[65536];
+        if (!vcon_fuzz_u32(in, &v32) || !vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u8(in, &a))
+            return false;
+        memset(fill, a, w0);
+        mem_write(v32 % FZC_RAM_SIZE, fill, w0);
+        return true;
+    }
+    case FZC_KICK:
+        if (!vcon_fuzz_u8(in, &a))
+            return false;
+        kick(queue_filter_len > 0 ? queue_of(a, 0) : a);
+        return true;
+    case FZC_QUEUE_SETUP:
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
+            return false;
+        setup_queue(a % (Z.nr_queues + 2u), b);
+        return true;
+    case FZC_DESC: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b) || !vcon_fuzz_u32(in, &v32) ||
+            !vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u8(in, &c) || !vcon_fuzz_u8(in, &d))
+            return false;
+        const struct vcon_virtq *vq = queue(queue_of(a, Z.nr_queues));
+        if (vq != NULL)
+            write_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)(b % vq->size), v32, w0, c, d);
+        return true;
+    }
+    case FZC_AVAIL: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
+            return false;
+        const struct vcon_virtq *vq = queue(queue_of(a, Z.nr_queues));
+        if (vq != NULL)
+            avail_add(vq, b);
+        return true;
+    }
+    case FZC_POST:
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b) || !vcon_fuzz_u16(in, &w0))
+            return false;
+        post(queue_of(a, Z.nr_queues), b, w0);
+        return true;
+    case FZC_CTRL:
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b) || !vcon_fuzz_u16(in, &w0) ||
+            !vcon_fuzz_u8(in, &c))
+            return false;
+        send_ctrl(a == 0xFF ? VCON_CONSOLE_BAD_ID : a, b, w0, c);
+        return true;
+    case FZC_GUEST_STEP:
+        guest_step();
+        return true;
+    case FZC_INPUT:
+    case FZC_INPUT_READY: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
+            return false;
+        const unsigned port = a % NR_PORTS;
+        const size_t n = vcon_fuzz_bytes(in, b, &bytes);
+        if (n > 0) {
+            VCON_FUZZ_CHECK(vcon_script_input(vcon_rig_backend(Z.rig, CONSOLE_DEVICE, port), bytes, n) == 0,
+                            "harness: backend input queued");
+            Z.fed[port] += n;
+        }
+        if (op == FZC_INPUT_READY) {
+            const struct vcon_rig_event ev = {.kind = VCON_RIG_EV_BACKEND_READY,
+                                              .device = CONSOLE_DEVICE, .port = port};
+            (void)host_event(&ev);
+        }
+        return n == b;
+    }
+    case FZC_BACKEND_READY: {
+        if (!vcon_fuzz_u8(in, &a))
+            return false;
+        const struct vcon_rig_event ev = {.kind = VCON_RIG_EV_BACKEND_READY,
+                                          .device = CONSOLE_DEVICE, .port = port_of(a)};
+        (void)host_event(&ev);
+        return true;
+    }
+    case FZC_BACKEND_OPEN: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
+            return false;
+        const struct vcon_rig_event ev = {.kind = VCON_RIG_EV_BACKEND_OPEN,
+                                          .device = CONSOLE_DEVICE, .port = port_of(a), .flag = b & 1u};
+        (void)host_event(&ev);
+        return true;
+    }
+    case FZC_SCRIPT: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
+            return false;
+        struct vcon_script_backend *be = vcon_rig_backend(Z.rig, CONSOLE_DEVICE, a % NR_PORTS);
+        switch (b & 3u) {
+        case 0:
+            (void)vcon_script_input_pause(be);
+            break;
+        case 1:
+            (void)vcon_script_input_eof(be);
+            break;
+        case 2:
+            vcon_script_disconnect(be);
+            break;
+        default:
+            vcon_script_connect(be);
+            break;
+        }
+        return true;
+    }
+    case FZC_WRITE_BUDGET:
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u16(in, &w0))
+            return false;
+        vcon_script_set_write_budget(vcon_rig_backend(Z.rig, CONSOLE_DEVICE, a % NR_PORTS),
+                                     w0 == 0xFFFF ? SIZE_MAX : w0);
+        return true;
+    case FZC_HOTPLUG: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b) || !vcon_fuzz_u8(in, &c))
+            return false;
+        const unsigned port = port_of(a);
+        const struct vcon_rig_event ev = {
+            .kind = VCON_RIG_EV_HOTPLUG, .device = CONSOLE_DEVICE, .port = port, .flag = b & 1u,
+            .is_console = (b >> 1) & 1u, .name = hot_names[c % (sizeof(hot_names) / sizeof(hot_names[0]))]};
+        if (port_ok(port))
+            Z.port_touched[port] = true;
+        (void)host_event(&ev);
+        return true;
+    }
+    case FZC_RESIZE: {
+        if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u16(in, &w0) || !vcon_fuzz_u16(in, &w1))
+            return false;
+        const unsigned port = port_of(a);
+        const struct vcon_rig_event ev = {.kind = VCON_RIG_EV_RESIZE, .device = CONSOLE_DEVICE,
+                                          .port = port, .cols = w0, .rows = w1};
+        if (port_ok(port))
+            Z.port_touched[port] = true;
+        (void)host_event(&ev);
+        return true;
+    }
+    case FZC_TIME:
+        if (!vcon_fuzz_u32(in, &v32))
+            return false;
+        advance(v32);
+        return true;
+    case FZC_STATUS:
+        if (!vcon_fuzz_u8(in, &a))
+            return false;
+        bar_write(0, VCON_VIRTIO_PCI_STATUS, 1, a);
+        return true;
+    case FZC_BRINGUP:
+        if (!vcon_fuzz_u8(in, &a))
+            return false;
+        fzc_bringup(a);
+        return true;
+    case FZC_MSIX:
+        if (!vcon_fuzz_u8(in, &a))
+            return false;
+        msix_setup(a);
+        return true;
+    default:
+        return false;
+    }
+}

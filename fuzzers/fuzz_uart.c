@@ -1,0 +1,676 @@
+/* Fuzz target: the 16550 UART behind a rig, driven by an op stream.
+ *
+ * Input: one configuration byte (bits 0-2: flavour, profile, irq mode: all
+ * eight combinations), then ops. Each op is one opcode byte (taken modulo
+ * the number of ops) and fixed-size little-endian operands; an op whose
+ * operands run past the end of the input ends the run. docs/fuzzing.md
+ * lists the ops.
+ *
+ * After every guest access and host event the target checks: the interrupt
+ * line against the device's pending state and raise count, FIFO counts and
+ * capacities, LSR/IIR/IER/MCR/FCR consistency, that the backend gave the
+ * device exactly what was queued, and that bytes are neither lost nor
+ * duplicated between the backend and the guest (receive: the device-model
+ * flavour's FIFO holds exactly the backend bytes not yet read, in order, and
+ * RBR returns them; the hypervisor flavour's input buffer and FIFO account
+ * for every byte) and between the guest's THR writes and the backend. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "fuzz_ops.h"
+#include "vcon/uart.h"
+
+#define UART_DEVICE 0u
+#define NR_COMBOS 8u
+#define SHADOW_SIZE (2u * VCON_UART_MAX_FIFO)
+/* The UART sits at com1 (0x3F8, IRQ 4) in every configuration. */
+static const char *const combo_config[NR_COMBOS] = {
+    "-s 1:0,lpc --uart-flavour dm --uart-profile 16550a --uart-irq level -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour hv --uart-profile 16550a --uart-irq level -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour dm --uart-profile acrn-dm --uart-irq level -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour hv --uart-profile acrn-dm --uart-irq level -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour dm --uart-profile 16550a --uart-irq edge -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour hv --uart-profile 16550a --uart-irq edge -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour dm --uart-profile acrn-dm --uart-irq edge -l com1,stdio",
+    "-s 1:0,lpc --uart-flavour hv --uart-profile acrn-dm --uart-irq edge -l com1,stdio",
+};
+
+static const char *const op_names[FZU_OP_COUNT] = {
+    "write", "read", "write_thr", "read_rbr", "input", "input_ready", "backend_ready",
+    "pause", "eof", "disconnect", "connect", "write_budget", "time_ns", "time_chars",
+    "time_timer", "line_error", "modem_lines", "reset", "setup",
+};
+
+/* A byte queue for the shadow models. */
+struct shadow {
+    uint8_t byte[SHADOW_SIZE];
+    unsigned head, count;
+};
+
+static void shadow_clear(struct shadow *s)
+{
+    s->head = 0;
+    s->count = 0;
+}
+
+static void shadow_push(struct shadow *s, uint8_t b)
+{
+    VCON_FUZZ_CHECK(s->count < SHADOW_SIZE, "shadow: model within its size");
+    s->byte[(s->head + s->count) % SHADOW_SIZE] = b;
+    s->count++;
+}
+
+static uint8_t shadow_at(const struct shadow *s, unsigned i)
+{
+    return s->byte[(s->head + i) % SHADOW_SIZE];
+}
+
+static void shadow_drop(struct shadow *s, unsigned n)
+{
+    s->head = (s->head + n) % SHADOW_SIZE;
+    s->count -= n;
+}
+
+/* What an event did before and after, for the checks. */
+struct snapshot {
+    struct vcon_uart_state st;
+    struct vcon_uart_stats stats;
+    uint64_t taken;
+    size_t out_len;
+    uint64_t raises;
+};
+
+/* Everything one input needs. */
+struct run {
+    struct vcon_fuzz_rig *fr;
+    struct vcon_rig *rig;
+    struct vcon_uart *uart;
+    struct vcon_script_backend *backend;
+    struct vcon_vm *vm;
+    unsigned combo;
+    bool hv, acrn, edge;
+    unsigned irq_line;
+    uint16_t io_base;
+    unsigned depth; /* FIFO depth with FIFOs on */
+
+    uint8_t *fed; /* every byte queued on the backend, in order */
+    size_t fed_len, fed_cap;
+
+    struct shadow rx;     /* DM flavour: the receive FIFO's bytes */
+    bool rx_known;        /* rx is exact (no loopback or error bytes in it) */
+    struct shadow tx;     /* the transmit FIFO's bytes */
+    /* Two snapshots used in turn: the state after the last event is the
+     * state before the next one (nothing changes the device in between:
+     * queuing backend input or changing the script does not). */
+    struct snapshot snap[2];
+    unsigned last; /* index of the state after the last event */
+};
+
+static struct vcon_fuzz_rig rigs[NR_COMBOS];
+
+static void take_snapshot(const struct run *r, struct snapshot *s)
+{
+    vcon_uart_get_state(r->uart, &s->st);
+    vcon_uart_get_stats(r->uart, &s->stats);
+    s->taken = r->fr->seam[UART_DEVICE].backend_taken[0];
+    (void)vcon_script_output(r->backend, &s->out_len);
+    s->raises = vcon_vm_irq_raises(r->vm, r->irq_line);
+}
+
+/* What a guest access will do, judged from the state before it. */
+struct access {
+    bool is_write;
+    unsigned offset, size;
+    uint32_t value;
+    bool effective; /* reaches a register: the bus routes it and the size is 1 or 2 */
+    bool thr;       /* a THR write (DLAB 0) */
+    bool rbr;       /* an RBR read (DLAB 0) */
+    bool fcr;       /* writes FCR (may clear the FIFOs) */
+    bool impure;    /* may put a byte that is not from the backend into the FIFO */
+};
+
+enum event_kind {
+    EV_ACCESS,
+    EV_OTHER,      /* backend_ready, time, modem lines: no clearing, no foreign bytes */
+    EV_LINE_ERROR, /* a foreign byte */
+    EV_RESET,      /* clears the FIFOs and the input buffer */
+};
+
+static void check_state(const struct run *r, const struct snapshot *pre, const struct snapshot *post,
+                        uint64_t raises_base, uint64_t stats_raises_base)
+{
+    const struct vcon_uart_state *st = &post->st;
+    const unsigned id = st->iir & VCON_UART_IIR_ID_MASK;
+    const bool fifo = st->fifo_enabled;
+    const int line = vcon_vm_irq_level(r->vm, r->irq_line);
+    (void)pre;
+
+    /* Interrupt line. */
+    if (r->edge) {
+        VCON_FUZZ_CHECK(line == 0, "uart irq: edge mode leaves the line low between events");
+    } else {
+        VCON_FUZZ_CHECK((line != 0) == st->irq_level, "uart irq: line matches the device's level");
+        VCON_FUZZ_CHECK(st->irq_level == !(st->iir & VCON_UART_IIR_NO_INT),
+                        "uart irq: level mode line high exactly while IIR reports a source");
+    }
+    VCON_FUZZ_CHECK(post->raises - raises_base == post->stats.irq_raises - stats_raises_base,
+                    "uart irq: raises seen by the VM equal the device's count");
+
+    /* FIFOs. */
+    VCON_FUZZ_CHECK(st->rx_count <= st->rx_capacity, "uart fifo: rx count within capacity");
+    VCON_FUZZ_CHECK(st->tx_count <= st->tx_capacity, "uart fifo: tx count within capacity");
+    VCON_FUZZ_CHECK(st->rx_capacity == (fifo ? r->depth : 1u),
+                    "uart fifo: rx capacity is the depth with FIFOs on, 1 without");
+    VCON_FUZZ_CHECK(st->tx_capacity == (fifo ? r->depth : 1u),
+                    "uart fifo: tx capacity is the depth with FIFOs on, 1 without");
+    VCON_FUZZ_CHECK(st->input_count <= VCON_UART_HV_INPUT_BUFFER, "uart fifo: input buffer bound");
+    VCON_FUZZ_CHECK(r->hv || st->input_count == 0, "uart fifo: no input buffer in the DM flavour");
+
+    /* Registers. */
+    VCON_FUZZ_CHECK((st->ier & 0xF0u) == 0, "uart regs: IER keeps bits 0-3 only");
+    VCON_FUZZ_CHECK((st->mcr & 0xE0u) == 0, "uart regs: MCR keeps bits 0-4 only");
+    VCON_FUZZ_CHECK((st->fcr & ~(VCON_UART_FCR_ENABLE | VCON_UART_FCR_DMA |
+                                 VCON_UART_FCR_TRIGGER_MASK)) == 0,
+                    "uart regs: FCR keeps enable, DMA and trigger bits only");
+    VCON_FUZZ_CHECK((st->fcr & VCON_UART_FCR_ENABLE) || st->fcr == 0,
+                    "uart regs: FCR bits programmed only with bit 0");
+    VCON_FUZZ_CHECK(fifo == ((st->fcr & VCON_UART_FCR_ENABLE) != 0), "uart regs: FIFO state is FCR bit 0");
+    VCON_FUZZ_CHECK(((st->lsr & VCON_UART_LSR_DR) != 0) == (st->rx_count > 0),
+                    "uart lsr: DR exactly while the receiver holds data");
+    VCON_FUZZ_CHECK(((st->lsr & VCON_UART_LSR_THRE) != 0) == (st->tx_count == 0),
+                    "uart lsr: THRE exactly while the transmitter is empty");
+    VCON_FUZZ_CHECK(((st->lsr & VCON_UART_LSR_TEMT) != 0) == (st->tx_count == 0),
+                    "uart lsr: TEMT exactly while the transmitter is empty");
+    VCON_FUZZ_CHECK(fifo || !(st->lsr & VCON_UART_LSR_RXFE), "uart lsr: RXFE only with FIFOs");
+    VCON_FUZZ_CHECK(((st->lsr & (VCON_UART_LSR_OE | VCON_UART_LSR_PE | VCON_UART_LSR_FE |
+                                 VCON_UART_LSR_BI)) != 0) == st->line_status_pending,
+                    "uart lsr: error bits exactly while a line status is pending");
+
+    /* IIR. */
+    VCON_FUZZ_CHECK((st->iir & VCON_UART_IIR_FIFO_BITS) == (fifo ? VCON_UART_IIR_FIFO_BITS : 0u),
+                    "uart iir: bits 7:6 set exactly with FIFOs on");
+    VCON_FUZZ_CHECK((st->iir & 0x30u) == 0, "uart iir: bits 5:4 read 0");
+    VCON_FUZZ_CHECK(id == VCON_UART_IIR_NO_INT || id == VCON_UART_IIR_MSR ||
+                        id == VCON_UART_IIR_THRE || id == VCON_UART_IIR_RDA ||
+                        id == VCON_UART_IIR_RLS || id == VCON_UART_IIR_TIMEOUT,
+                    "uart iir: a defined interrupt id");
+    if ((st->ier & VCON_UART_IER_ELSI) && st->line_status_pending)
+        VCON_FUZZ_CHECK(id == VCON_UART_IIR_RLS, "uart iir: line status has the highest priority");
+    if (id == VCON_UART_IIR_RLS)
+        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_ELSI) && st->line_status_pending,
+                        "uart iir: RLS only when enabled and pending");
+    if (id == VCON_UART_IIR_RDA || id == VCON_UART_IIR_TIMEOUT)
+        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_ERBFI) && st->rx_count > 0,
+                        "uart iir: received data only when enabled and present");
+    if (id == VCON_UART_IIR_RDA)
+        VCON_FUZZ_CHECK(!r->acrn, "uart iir: acrn-dm reports received data as a timeout");
+    if (id == VCON_UART_IIR_TIMEOUT && !r->acrn)
+        VCON_FUZZ_CHECK(st->timeout_pending, "uart iir: 16550a timeout only after the timer");
+    if (id == VCON_UART_IIR_THRE)
+        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_ETBEI) && st->thre_pending,
+                        "uart iir: THRE only when enabled and pending");
+    if (id == VCON_UART_IIR_MSR)
+        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_EDSSI) && (st->msr & VCON_UART_MSR_DELTAS),
+                        "uart iir: modem status only when enabled and a delta is set");
+    if (id == VCON_UART_IIR_NO_INT) {
+        VCON_FUZZ_CHECK(!((st->ier & VCON_UART_IER_ETBEI) && st->thre_pending),
+                        "uart iir: an enabled THRE is reported");
+        VCON_FUZZ_CHECK(!((st->ier & VCON_UART_IER_EDSSI) && (st->msr & VCON_UART_MSR_DELTAS)),
+                        "uart iir: an enabled modem-status change is reported");
+        VCON_FUZZ_CHECK(!(r->acrn && (st->ier & VCON_UART_IER_ERBFI) && st->rx_count > 0),
+                        "uart iir: acrn-dm reports every received byte");
+    }
+
+    /* The backend gave the device what was queued, nothing else. */
+    VCON_FUZZ_CHECK(post->taken + vcon_script_pending_input(r->backend) == r->fed_len,
+                    "uart backend: bytes taken plus bytes pending equal bytes queued");
+}
+
+/* Receive side: counts for both flavours, contents for the DM flavour. */
+static void check_receive(struct run *r, const struct snapshot *pre, const struct snapshot *post,
+                          enum event_kind kind, const struct access *a, uint32_t read_value)
+{
+    const uint64_t taken = post->taken - pre->taken;
+    const uint64_t dropped = post->stats.input_dropped - pre->stats.input_dropped;
+    const uint64_t pushed = post->stats.rx_bytes - pre->stats.rx_bytes;
+    const bool impure = kind == EV_LINE_ERROR || (kind == EV_ACCESS && a->impure);
+    const bool clears = kind == EV_RESET || (kind == EV_ACCESS && a->fcr);
+
+    if (impure) {
+        r->rx_known = post->st.rx_count == 0;
+        if (r->rx_known)
+            shadow_clear(&r->rx);
+        return;
+    }
+    VCON_FUZZ_CHECK(post->stats.overruns == pre->stats.overruns,
+                    "uart rx: backend input never overruns the FIFO");
+    if (!r->hv) {
+        VCON_FUZZ_CHECK(taken == pushed + dropped,
+                        "uart rx conservation: every backend byte entered the FIFO or was discarded");
+    } else {
+        const uint64_t lost = kind == EV_RESET ? pre->st.input_count : 0u;
+        VCON_FUZZ_CHECK(taken + pre->st.input_count ==
+                            pushed + dropped + post->st.input_count + lost,
+                        "uart rx conservation: every backend byte is buffered, received or dropped");
+        return;
+    }
+
+    /* DM flavour: the FIFO's exact contents. */
+    if (!r->rx_known) {
+        r->rx_known = post->st.rx_count == 0;
+        if (r->rx_known)
+            shadow_clear(&r->rx);
+        return;
+    }
+    if (kind == EV_ACCESS && a->rbr && r->rx.count > 0) {
+        VCON_FUZZ_CHECK((read_value & 0xFFu) == shadow_at(&r->rx, 0),
+                        "uart rx conservation: RBR returns the oldest backend byte");
+        shadow_drop(&r->rx, 1);
+    }
+    /* Discards come first within one event (a FIFO flush, then the pull). */
+    const size_t first = (size_t)(pre->taken + dropped);
+    const size_t fresh = (size_t)(taken - dropped);
+    VCON_FUZZ_CHECK(first + fresh <= r->fed_len, "uart rx: taken bytes were queued");
+    if (clears && post->st.rx_count == fresh) {
+        shadow_clear(&r->rx);
+    } else {
+        VCON_FUZZ_CHECK(post->st.rx_count == r->rx.count + fresh,
+                        "uart rx conservation: the FIFO holds exactly the unread backend bytes");
+    }
+    for (size_t i = 0; i < fresh; i++)
+        shadow_push(&r->rx, r->fed[first + i]);
+}
+
+/* Transmit side: the backend receives exactly the THR bytes, in order. */
+static void check_transmit(struct run *r, const struct snapshot *pre, const struct snapshot *post,
+                           enum event_kind kind, const struct access *a)
+{
+    const bool clears = kind == EV_RESET || (kind == EV_ACCESS && a->fcr);
+    const uint64_t dropped = post->stats.tx_dropped - pre->stats.tx_dropped;
+    size_t out_len;
+    const uint8_t *out = vcon_script_output(r->backend, &out_len);
+    const size_t fresh = post->out_len - pre->out_len;
+
+    VCON_FUZZ_CHECK(post->out_len >= pre->out_len, "uart tx: backend output only grows");
+    if (kind == EV_ACCESS && a->thr && !(pre->st.mcr & VCON_UART_MCR_LOOP) &&
+        pre->st.tx_count < pre->st.tx_capacity)
+        shadow_push(&r->tx, (uint8_t)a->value);
+    VCON_FUZZ_CHECK(post->stats.tx_bytes - pre->stats.tx_bytes == fresh,
+                    "uart tx: tx_bytes counts what the backend took");
+    VCON_FUZZ_CHECK(fresh <= r->tx.count, "uart tx conservation: no byte sent twice or invented");
+    for (size_t i = 0; i < fresh; i++)
+        VCON_FUZZ_CHECK(out[pre->out_len + i] == shadow_at(&r->tx, (unsigned)i),
+                        "uart tx conservation: the backend gets THR bytes in order");
+    shadow_drop(&r->tx, (unsigned)fresh);
+    if (post->st.tx_count == r->tx.count)
+        return;
+    VCON_FUZZ_CHECK(post->st.tx_count == 0 && (clears || dropped > 0),
+                    "uart tx conservation: the FIFO holds exactly the bytes not yet sent");
+    shadow_clear(&r->tx);
+}
+
+static uint64_t raises_base, stats_raises_base;
+
+static void after_event(struct run *r, enum event_kind kind, const struct access *a,
+                        uint32_t read_value)
+{
+    const struct snapshot *pre = &r->snap[r->last];
+    struct snapshot *post = &r->snap[r->last ^ 1u];
+    take_snapshot(r, post);
+    check_state(r, pre, post, raises_base, stats_raises_base);
+    check_receive(r, pre, post, kind, a, read_value);
+    check_transmit(r, pre, post, kind, a);
+    r->last ^= 1u;
+}
+
+/* One guest access through the VM bus. */
+static void guest_access(struct run *r, bool is_write, unsigned offset, unsigned size, uint32_t value)
+{
+    const struct snapshot *pre = &r->snap[r->last];
+    struct access a = {.is_write = is_write, .offset = offset, .size = size, .value = value};
+    uint32_t result = 0;
+
+    a.effective = (size == 1 || size == 2) && offset + size <= VCON_UART_NR_REGS;
+    if (a.effective) {
+        const bool dlab = (pre->st.lcr & VCON_UART_LCR_DLAB) != 0;
+        a.thr = is_write && offset == 0 && !dlab;
+        a.rbr = !is_write && offset == 0 && !dlab;
+        a.fcr = is_write && (offset == 2 || (offset == 1 && size == 2));
+        a.impure = is_write && (pre->st.mcr & VCON_UART_MCR_LOOP);
+    }
+    if (is_write) {
+        vcon_vm_write(r->vm, VCON_SPACE_PIO, r->io_base + offset, size, value);
+    } else {
+        result = vcon_vm_read(r->vm, VCON_SPACE_PIO, r->io_base + offset, size);
+        vcon_fuzz_observe_u64(result);
+    }
+    after_event(r, EV_ACCESS, &a, result);
+}
+
+static void host_event(struct run *r, enum vcon_rig_event_kind kind, uint8_t value, unsigned flag)
+{
+    const struct vcon_rig_event ev = {
+        .kind = kind, .device = UART_DEVICE, .port = 0, .value = value, .flag = flag};
+    enum event_kind ek = EV_OTHER;
+    int rc = vcon_rig_apply(r->rig, &ev);
+    vcon_fuzz_observe_u64((uint64_t)(int64_t)rc);
+    if (kind == VCON_RIG_EV_LINE_ERROR)
+        ek = EV_LINE_ERROR;
+    else if (kind == VCON_RIG_EV_RESET)
+        ek = EV_RESET;
+    after_event(r, ek, NULL, 0);
+}
+
+static void advance(struct run *r, uint64_t ns)
+{
+    vcon_vm_advance(r->vm, ns);
+    after_event(r, EV_OTHER, NULL, 0);
+}
+
+static void feed(struct run *r, const uint8_t *bytes, size_t n)
+{
+    if (n == 0)
+        return;
+    if (r->fed_len + n > r->fed_cap) {
+        size_t cap = r->fed_cap ? r->fed_cap : 256;
+        while (cap < r->fed_len + n)
+            cap *= 2;
+        uint8_t *grown = realloc(r->fed, cap);
+        VCON_FUZZ_CHECK(grown != NULL, "harness: memory for the fed bytes");
+        r->fed = grown;
+        r->fed_cap = cap;
+    }
+    memcpy(r->fed + r->fed_len, bytes, n);
+    r->fed_len += n;
+    VCON_FUZZ_CHECK(vcon_script_input(r->backend, bytes, n) == 0, "harness: backend input queued");
+}
+
+/* One character time in ns from the state, as the datasheet counts it; a
+ * guide for time steps, not an invariant. */
+static uint64_t char_time_ns(const struct run *r)
+{
+    struct vcon_uart_state st;
+    vcon_uart_get_state(r->uart, &st);
+    const unsigned data_bits = 5u + (st.lcr & VCON_UART_LCR_WLS_MASK);
+    unsigned half_bits = 2u * (1u + data_bits) + ((st.lcr & VCON_UART_LCR_PEN) ? 2u : 0u);
+    half_bits += (st.lcr & VCON_UART_LCR_STB) ? (data_bits == 5 ? 3u : 4u) : 2u;
+    const uint64_t divisor = st.divisor ? st.divisor : 1u;
+    return (uint64_t)half_bits * 8u * divisor * 1000000000u / 1843200u;
+}
+
+static const unsigned sizes[4] = {1, 2, 3, 4};
+
+static void reg_operand(uint8_t reg, unsigned *offset, unsigned *size)
+{
+    *offset = (reg & 0x0Fu) % 10u;
+    *size = sizes[(reg >> 4) & 3u];
+}
+
+static void setup(struct run *r, uint8_t what)
+{
+    const uint8_t trigger = (uint8_t)(what & VCON_UART_FCR_TRIGGER_MASK);
+    switch (what & 7u) {
+    case 0:
+        guest_access(r, true, VCON_UART_LCR, 1, 0x03);
+        break;
+    case 1: /* 115200 baud, 8N1 */
+        guest_access(r, true, VCON_UART_LCR, 1, 0x83);
+        guest_access(r, true, VCON_UART_DLL, 1, 0x01);
+        guest_access(r, true, VCON_UART_DLM, 1, 0x00);
+        guest_access(r, true, VCON_UART_LCR, 1, 0x03);
+        break;
+    case 2:
+        guest_access(r, true, VCON_UART_IIR_FCR, 1, VCON_UART_FCR_ENABLE | trigger);
+        break;
+    case 3:
+        guest_access(r, true, VCON_UART_IIR_FCR, 1,
+               VCON_UART_FCR_ENABLE | VCON_UART_FCR_CLEAR_RX | VCON_UART_FCR_CLEAR_TX | trigger);
+        break;
+    case 4:
+        guest_access(r, true, VCON_UART_IER, 1, 0x0F);
+        break;
+    case 5:
+        guest_access(r, true, VCON_UART_MCR, 1,
+               VCON_UART_MCR_DTR | VCON_UART_MCR_RTS | VCON_UART_MCR_OUT2);
+        break;
+    case 6:
+        guest_access(r, true, VCON_UART_MCR, 1,
+               VCON_UART_MCR_DTR | VCON_UART_MCR_RTS | VCON_UART_MCR_OUT2 | VCON_UART_MCR_LOOP);
+        break;
+    default: /* what Linux leaves after open: 8N1, FIFO, RDI|RLSI, OUT2 */
+        guest_access(r, true, VCON_UART_LCR, 1, 0x03);
+        guest_access(r, true, VCON_UART_IIR_FCR, 1, 0xC7);
+        guest_access(r, true, VCON_UART_IER, 1, VCON_UART_IER_ERBFI | VCON_UART_IER_ELSI);
+        guest_access(r, true, VCON_UART_MCR, 1,
+               VCON_UART_MCR_DTR | VCON_UART_MCR_RTS | VCON_UART_MCR_OUT2);
+        break;
+    }
+}
+
+/* One op; false when the input ran out. */
+static bool run_op(struct run *r, struct vcon_fuzz_in *in, unsigned op)
+{
+    uint8_t b0, b1, n;
+    uint16_t v16;
+    uint32_t v32;
+    const uint8_t *bytes;
+    unsigned offset, size;
+
+    switch (op) {
+    case FZU_WRITE:
+        if (!vcon_fuzz_u8(in, &b0) || !vcon_fuzz_u16(in, &v16))
+            return false;
+        reg_operand(b0, &offset, &size);
+        guest_access(r, true, offset, size, v16);
+        return true;
+    case FZU_READ:
+        if (!vcon_fuzz_u8(in, &b0))
+            return false;
+        reg_operand(b0, &offset, &size);
+        guest_access(r, false, offset, size, 0);
+        return true;
+    case FZU_WRITE_THR: {
+        if (!vcon_fuzz_u8(in, &n))
+            return false;
+        const size_t got = vcon_fuzz_bytes(in, n, &bytes);
+        for (size_t i = 0; i < got; i++)
+            guest_access(r, true, VCON_UART_RBR_THR, 1, bytes[i]);
+        return got == n;
+    }
+    case FZU_READ_RBR:
+        if (!vcon_fuzz_u8(in, &n))
+            return false;
+        for (unsigned i = 0; i < n; i++)
+            guest_access(r, false, VCON_UART_RBR_THR, 1, 0);
+        return true;
+    case FZU_INPUT:
+    case FZU_INPUT_READY: {
+        if (!vcon_fuzz_u8(in, &n))
+            return false;
+        const size_t got = vcon_fuzz_bytes(in, n, &bytes);
+        feed(r, bytes, got);
+        if (op == FZU_INPUT_READY)
+            host_event(r, VCON_RIG_EV_BACKEND_READY, 0, 0);
+        return got == n;
+    }
+    case FZU_BACKEND_READY:
+        host_event(r, VCON_RIG_EV_BACKEND_READY, 0, 0);
+        return true;
+    case FZU_PAUSE:
+        VCON_FUZZ_CHECK(vcon_script_input_pause(r->backend) == 0, "harness: pause queued");
+        return true;
+    case FZU_EOF:
+        VCON_FUZZ_CHECK(vcon_script_input_eof(r->backend) == 0, "harness: EOF queued");
+        return true;
+    case FZU_DISCONNECT:
+        vcon_script_disconnect(r->backend);
+        return true;
+    case FZU_CONNECT:
+        vcon_script_connect(r->backend);
+        return true;
+    case FZU_WRITE_BUDGET:
+        if (!vcon_fuzz_u16(in, &v16))
+            return false;
+        vcon_script_set_write_budget(r->backend, v16 == 0xFFFF ? SIZE_MAX : v16);
+        return true;
+    case FZU_TIME_NS:
+        if (!vcon_fuzz_u32(in, &v32))
+            return false;
+        advance(r, v32);
+        return true;
+    case FZU_TIME_CHARS: {
+        if (!vcon_fuzz_u8(in, &b0) || !vcon_fuzz_u8(in, &b1))
+            return false;
+        const int64_t adjust = (int64_t)(int8_t)b1 * 64;
+        int64_t ns = (int64_t)(char_time_ns(r) * b0 / 4u) + adjust;
+        advance(r, ns > 0 ? (uint64_t)ns : 0u);
+        return true;
+    }
+    case FZU_TIME_TIMER: {
+        if (!vcon_fuzz_u8(in, &b0))
+            return false;
+        const uint64_t deadline = vcon_vm_next_deadline(r->vm);
+        const uint64_t now = vcon_vm_now(r->vm);
+        uint64_t ns = deadline == UINT64_MAX || deadline < now ? 1000u : deadline - now;
+        ns = (b0 % 3u == 0 && ns > 0) ? ns - 1 : (b0 % 3u == 2 ? ns + 1 : ns);
+        advance(r, ns);
+        return true;
+    }
+    case FZU_LINE_ERROR:
+        if (!vcon_fuzz_u8(in, &b0) || !vcon_fuzz_u8(in, &b1))
+            return false;
+        host_event(r, VCON_RIG_EV_LINE_ERROR, b0, b1);
+        return true;
+    case FZU_MODEM_LINES:
+        if (!vcon_fuzz_u8(in, &b0))
+            return false;
+        host_event(r, VCON_RIG_EV_MODEM_LINES, b0, 0);
+        return true;
+    case FZU_RESET:
+        host_event(r, VCON_RIG_EV_RESET, 0, 0);
+        return true;
+    case FZU_SETUP:
+        if (!vcon_fuzz_u8(in, &b0))
+            return false;
+        setup(r, b0);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The modem lines a UART of this profile starts with (emu/uart.c). */
+static uint8_t default_modem_lines(bool acrn)
+{
+    return acrn ? VCON_UART_MSR_DCD | VCON_UART_MSR_DSR
+                : VCON_UART_MSR_DCD | VCON_UART_MSR_DSR | VCON_UART_MSR_CTS;
+}
+
+static struct run run_state;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct run *r = &run_state;
+    struct vcon_fuzz_in in = vcon_fuzz_in_init(data, size);
+    struct vcon_rig_device_info info;
+    uint8_t config;
+
+    vcon_fuzz_begin();
+    vcon_fuzz_set_target("uart");
+    if (!vcon_fuzz_u8(&in, &config))
+        return 0;
+
+    r->combo = config % NR_COMBOS;
+    r->hv = (r->combo & 1u) != 0;
+    r->acrn = (r->combo & 2u) != 0;
+    r->edge = (r->combo & 4u) != 0;
+    r->fr = &rigs[r->combo];
+    r->fr->config = combo_config[r->combo];
+    r->fr->ram_size = 4096;
+    vcon_fuzz_rig_begin(r->fr, vcon_fuzz_hash(data, size));
+    r->rig = r->fr->rig;
+    r->vm = r->fr->vm;
+    r->uart = vcon_rig_uart(r->rig, UART_DEVICE);
+    r->backend = vcon_rig_backend(r->rig, UART_DEVICE, 0);
+    VCON_FUZZ_CHECK(r->uart != NULL && r->backend != NULL, "harness: the rig has a UART");
+    VCON_FUZZ_CHECK(vcon_rig_device_info(r->rig, UART_DEVICE, &info) == 0, "harness: device info");
+    r->irq_line = info.irq_line;
+    r->io_base = info.io_base;
+    r->depth = r->acrn ? 256u : 16u;
+
+    if (!r->fr->fresh) {
+        /* Power-on state: the modem lines first (reset keeps them), then
+         * the device, then everything around it. */
+        const struct vcon_rig_event lines = {.kind = VCON_RIG_EV_MODEM_LINES,
+                                             .device = UART_DEVICE,
+                                             .value = default_modem_lines(r->acrn)};
+        const struct vcon_rig_event reset = {.kind = VCON_RIG_EV_RESET, .device = UART_DEVICE};
+        (void)vcon_rig_apply(r->rig, &lines);
+        (void)vcon_rig_apply(r->rig, &reset);
+        vcon_fuzz_rig_reset_common(r->fr);
+    }
+    r->fed_len = 0;
+    shadow_clear(&r->rx);
+    shadow_clear(&r->tx);
+    r->rx_known = true;
+
+    struct vcon_uart_stats base;
+    vcon_uart_get_stats(r->uart, &base);
+    raises_base = vcon_vm_irq_raises(r->vm, r->irq_line);
+    stats_raises_base = base.irq_raises;
+    r->last = 0;
+    take_snapshot(r, &r->snap[0]);
+
+    for (size_t index = 0; in.left > 0; index++) {
+        uint8_t opcode;
+        if (!vcon_fuzz_u8(&in, &opcode))
+            break;
+        const unsigned op = opcode % FZU_OP_COUNT;
+        vcon_fuzz_set_op(index, op_names[op]);
+        if (!run_op(r, &in, op))
+            break;
+    }
+
+    /* What the run showed outside: backend output, counts, final state. */
+    vcon_fuzz_set_op(0, "(end)");
+    size_t out_len;
+    const uint8_t *out = vcon_script_output(r->backend, &out_len);
+    struct vcon_uart_stats stats;
+    struct vcon_uart_state st;
+    vcon_uart_get_stats(r->uart, &stats);
+    vcon_uart_get_state(r->uart, &st);
+    vcon_fuzz_observe(out, out_len);
+    vcon_fuzz_observe_u64(vcon_script_pending_input(r->backend));
+    vcon_fuzz_observe_u64(vcon_vm_irq_raises(r->vm, r->irq_line) - raises_base);
+    vcon_fuzz_observe_u64(stats.rx_bytes - base.rx_bytes);
+    vcon_fuzz_observe_u64(stats.tx_bytes - base.tx_bytes);
+    vcon_fuzz_observe_u64(stats.overruns - base.overruns);
+    vcon_fuzz_observe_u64(stats.input_dropped - base.input_dropped);
+    vcon_fuzz_observe_u64(stats.tx_dropped - base.tx_dropped);
+    vcon_fuzz_observe_u64(stats.bad_accesses - base.bad_accesses);
+    vcon_fuzz_observe_u64(stats.irq_raises - base.irq_raises);
+    vcon_fuzz_observe_u64(vcon_vm_now(r->vm));
+    const uint8_t regs[] = {st.ier, st.lcr, st.mcr, st.lsr, st.msr, st.scr, st.fcr, st.iir};
+    vcon_fuzz_observe(regs, sizeof(regs));
+    vcon_fuzz_observe_u64((uint64_t)st.rx_count << 32 | st.tx_count);
+    vcon_fuzz_observe_u64(st.input_count);
+
+    if (vcon_fuzz_verbose())
+        fprintf(stderr,
+                "uart %u: rx %llu tx %llu bytes (backend out %zu, pending %zu), overruns %llu, "
+                "dropped in %llu out %llu, raises %llu, lcr %#x fcr %#x ier %#x mcr %#x\n",
+                r->combo, (unsigned long long)(stats.rx_bytes - base.rx_bytes),
+                (unsigned long long)(stats.tx_bytes - base.tx_bytes), out_len,
+                vcon_script_pending_input(r->backend),
+                (unsigned long long)(stats.overruns - base.overruns),
+                (unsigned long long)(stats.input_dropped - base.input_dropped),
+                (unsigned long long)(stats.tx_dropped - base.tx_dropped),
+                (unsigned long long)(stats.irq_raises - base.irq_raises), st.lcr, st.fcr, st.ier,
+                st.mcr);
+    vcon_fuzz_rig_end(r->fr, false);
+    return 0;
+}

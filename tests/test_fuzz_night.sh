@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Test of tools/vcon-fuzz-night (docs/overnight.md), run by ctest (label
+# "slow"): a short run over every target in scratch builds, one of which
+# has a crash planted in it.
+#
+#   tests/test_fuzz_night.sh [SCRATCH_DIR]
+#
+# 1. Builds, under SCRATCH_DIR (default: a temporary folder):
+#    - the libfuzzer preset, linked with tools/fuzz_report/planted_crash.c
+#      through -Wl,--wrap=vcon_uart_write: a guest write of 0xEE to the
+#      UART's scratch register aborts, in the fuzz targets, their standalone
+#      runners and vcon-replay alike;
+#    - the coverage preset, unchanged.
+# 2. Copies corpus/ and adds to the uart seeds an input that makes that
+#    write (the fuzzer finds it by itself as well: its comparison is
+#    instrumented).
+# 3. Runs `vcon-fuzz-night --seconds 45` on every target and checks:
+#    exit 0; report.md, coverage.png and the coverage HTML are there;
+#    exactly one unique crash, at the planted site, with a minimized trace
+#    that vcon-replay reproduces (checked again here).
+# 4. Interrupts a second run with SIGINT: it stops its fuzzers, still writes
+#    its report, exits 130 and leaves no process behind.
+# 5. A setup failure (a build folder that does not exist) exits 2 with a
+#    message.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+night="$root/tools/vcon-fuzz-night"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+if [ $# -ge 1 ]; then
+  scratch=$1
+  mkdir -p "$scratch"
+  scratch=$(cd "$scratch" && pwd)
+else
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/vcon-fuzz-night-test.XXXXXX")
+fi
+say() { echo "test_fuzz_night: $*"; }
+die() { echo "test_fuzz_night: FAIL: $*" >&2; exit 1; }
+
+for tool in clang cmake llvm-cov llvm-profdata gnuplot python3; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run ci/install-deps as root)"
+done
+
+# ---- 1. the scratch builds ----------------------------------------------------
+planted="$scratch/planted"
+mkdir -p "$planted"
+clang -c -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link \
+  "$root/tools/fuzz_report/planted_crash.c" -o "$planted/planted_crash.o"
+rm -f "$planted/libplanted_crash.a"
+ar rcs "$planted/libplanted_crash.a" "$planted/planted_crash.o"
+
+# The targets: fuzzers/fuzz_<target>.c files that define LLVMFuzzerTestOneInput.
+targets=()
+for f in "$root"/fuzzers/fuzz_*.c; do
+  if grep -Eq '^int[[:space:]]+LLVMFuzzerTestOneInput[[:space:]]*\(.*[^;[:space:]][[:space:]]*$' "$f"; then
+    name=$(basename "$f" .c)
+    targets+=("${name#fuzz_}")
+  fi
+done
+[ ${#targets[@]} -gt 0 ] || die "no fuzz target in fuzzers/"
+
+build() { # preset, folder, "cmake targets", extra cmake arguments...
+  local preset=$1 dir=$2 what=$3
+  shift 3
+  say "building preset $preset in $dir"
+  (cd "$root" && cmake --preset "$preset" -B "$dir" -DVCON_BUILD_TESTS=OFF "$@") \
+    > "$dir.log" 2>&1 || { tail -n 30 "$dir.log" >&2; die "configuring $preset failed"; }
+  # shellcheck disable=SC2086
+  cmake --build "$dir" -j "$jobs" --target $what >> "$dir.log" 2>&1 \
+    || { tail -n 30 "$dir.log" >&2; die "building $preset failed"; }
+}
+fuzz_programs="vcon-replay vcon-trace"
+standalone_programs=""
+for t in "${targets[@]}"; do
+  fuzz_programs="$fuzz_programs fuzz_$t fuzz_${t}_standalone"
+  standalone_programs="$standalone_programs fuzz_${t}_standalone"
+done
+# The archive goes last on each link line (CMAKE_C_STANDARD_LIBRARIES), so
+# that only programs calling vcon_uart_write pull it in.
+build libfuzzer "$scratch/libfuzzer" "$fuzz_programs" \
+  "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write" \
+  "-DCMAKE_C_STANDARD_LIBRARIES=$planted/libplanted_crash.a"
+build coverage "$scratch/coverage" "$standalone_programs"
+replay=$(find "$scratch/libfuzzer" -type f -name vcon-replay -perm -u+x | head -n 1)
+uart_standalone=$(find "$scratch/libfuzzer" -type f -name fuzz_uart_standalone -perm -u+x | head -n 1)
+if [ -z "$replay" ] || [ -z "$uart_standalone" ]; then
+  die "the libfuzzer build has no vcon-replay or fuzz_uart_standalone"
+fi
+
+# ---- 2. the seed corpus, with the planted input --------------------------------
+corpus="$scratch/corpus"
+rm -rf "$corpus"
+mkdir -p "$corpus"
+cp -R "$root/corpus/." "$corpus/"
+mkdir -p "$corpus/uart"
+# fuzz_uart's op stream: configuration byte 0, op 0 (a register write),
+# register 7 with access size 1, value 0x00EE, then 0x01EE: two different
+# inputs with one crash site, which must deduplicate to one crash.
+printf '\x00\x00\x07\xee\x00' > "$corpus/uart/planted-scratch-0x00ee"
+printf '\x00\x00\x07\xee\x01' > "$corpus/uart/planted-scratch-0x01ee"
+for seed in "$corpus"/uart/planted-scratch-*; do
+  if ASAN_OPTIONS=handle_abort=1 "$uart_standalone" "$seed" > "$scratch/planted-seed.log" 2>&1; then
+    say "note: $(basename "$seed") no longer reaches the planted crash (fuzz_uart's op" \
+        "format changed?): the run has to find it by fuzzing"
+  fi
+done
+
+# ---- 3. a short run --------------------------------------------------------------
+out="$scratch/out"
+rm -rf "$out"
+say "running vcon-fuzz-night for 45 s on every target"
+status=0
+"$night" --seconds 45 --jobs "$jobs" --seed 1 --status-interval 15 --out "$out" \
+  --corpus "$corpus" --libfuzzer-build "$scratch/libfuzzer" \
+  --coverage-build "$scratch/coverage" --minimize-timeout 300 || status=$?
+[ "$status" -eq 0 ] || die "vcon-fuzz-night exited $status"
+
+[ -s "$out/report.md" ] || die "no report.md"
+[ -s "$out/coverage/html/index.html" ] || die "no coverage HTML"
+[ "$(head -c 4 "$out/coverage.png" | od -An -tx1 | tr -d ' \n')" = "89504e47" ] \
+  || die "coverage.png is not a PNG"
+grep -q "^## Coverage of emu/" "$out/report.md" || die "report.md has no coverage section"
+grep -Eq '^\| \*\*new\*\* \| \*\*\+[0-9]+\*\*' "$out/report.md" || die "report.md has no new-coverage line"
+
+python3 - "$out/summary.json" "$root" <<'EOF' || die "the crash is not reported as expected (see $out/report.md)"
+import json, os, sys
+summary = json.load(open(sys.argv[1]))
+root = sys.argv[2]
+crashes = summary["crashes"]
+planted = [c for c in crashes
+           if c["site"].startswith("planted_crash tools/fuzz_report/planted_crash.c:")]
+assert len(planted) == 1, "expected the planted crash exactly once, got %d: %s" % (
+    len(planted), [c["site"] for c in crashes])
+c = planted[0]
+assert "uart" in c["targets"], c["targets"]
+assert c["inputs"] >= 2, "the two planted seeds were not deduplicated into one crash: %d" % c["inputs"]
+# Crashes the other targets really have are findings, not test failures.
+for other in crashes:
+    if other is not c:
+        print("test_fuzz_night: note: the run also found %s in %s (%s)"
+              % (other["kind"], other["site"], ", ".join(other["targets"])))
+assert c["minimized_trace"], "no minimized trace"
+assert c["reproduced"] is True, "vcon-replay did not reproduce it"
+assert c["replay_command"], "no replay command"
+names = [t["name"] for t in summary["targets"]]
+# Every target is in the report; the one with the planted crash was fuzzed.
+# (Whether the other targets are any good is their own tests' business.)
+import re
+defines = re.compile(r"^int\s+LLVMFuzzerTestOneInput\s*\(.*[^;\s]\s*$", re.M)
+folder = os.path.join(root, "fuzzers")
+expected = sorted(f[5:-2] for f in os.listdir(folder)
+                  if f.startswith("fuzz_") and f.endswith(".c")
+                  and defines.search(open(os.path.join(folder, f)).read()))
+assert sorted(names) == expected, (names, expected)
+uart = next(t for t in summary["targets"] if t["name"] == "uart")
+assert uart["execs"] > 0 and uart["corpus_after"] > 0, uart
+print("test_fuzz_night: 1 unique crash at %s, %d input(s); targets %s"
+      % (c["site"], c["inputs"], ", ".join(names)))
+EOF
+grep -q "^### [0-9]*\. .* in planted_crash tools/fuzz_report/planted_crash.c:" "$out/report.md" \
+  || die "report.md does not list the planted crash"
+grep -q "^- replay: \`" "$out/report.md" || die "report.md has no replay command"
+
+# Replay the minimized trace ourselves: vcon-replay must crash at the site.
+mintrace=$(find "$out/crashes" -path "*planted_crash*" -name crash.min.pcap.zst | head -n 1)
+[ -n "$mintrace" ] || die "no crash.min.pcap.zst"
+set +e
+ASAN_OPTIONS=handle_abort=1:symbolize=1 "$replay" "$mintrace" > "$scratch/replay.log" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || die "vcon-replay $mintrace did not crash"
+grep -q "planted_crash" "$scratch/replay.log" || die "vcon-replay crashed elsewhere (see $scratch/replay.log)"
+say "vcon-replay reproduces $mintrace (exit $rc)"
+
+# ---- 4. Ctrl-C -------------------------------------------------------------------
+out2="$scratch/out-interrupted"
+rm -rf "$out2"
+say "interrupting a run with SIGINT"
+"$night" --seconds 300 --jobs "$jobs" --seed 2 --targets uart,options --out "$out2" \
+  --corpus "$corpus" --libfuzzer-build "$scratch/libfuzzer" \
+  --coverage-build "$scratch/coverage" > "$scratch/interrupted.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do
+  sleep 1
+  if ls "$out2"/targets/*/logs/slice-0001.log >/dev/null 2>&1; then
+    break
+  fi
+done
+sleep 5
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 130 ] || { tail -n 20 "$scratch/interrupted.log" >&2; die "an interrupted run exited $status, not 130"; }
+[ -s "$out2/report.md" ] || die "an interrupted run wrote no report.md"
+grep -q "stopped early by an interrupt" "$out2/report.md" || die "report.md does not say the run was interrupted"
+left=$(python3 - "$out2/" <<'EOF'
+import os, sys
+me = str(os.getpid())
+for pid in os.listdir("/proc"):
+    if not pid.isdigit() or pid == me:
+        continue
+    try:
+        cmd = open("/proc/%s/cmdline" % pid, "rb").read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        continue
+    if sys.argv[1] in cmd:
+        print(pid, cmd)
+EOF
+)
+[ -z "$left" ] || die "processes of the interrupted run are still running: $left"
+say "an interrupted run stops its fuzzers and writes its report"
+
+# ---- 5. a setup failure -------------------------------------------------------------
+set +e
+"$night" --seconds 5 --out "$scratch/out-setup" --libfuzzer-build "$scratch/no-such-build" \
+  > "$scratch/setup.log" 2>&1
+status=$?
+set -e
+[ "$status" -eq 2 ] || die "a missing build exited $status, not 2"
+grep -q "missing builds" "$scratch/setup.log" || die "a missing build gives no clear message"
+say "a missing build is a setup failure (exit 2)"
+
+say "PASS"
