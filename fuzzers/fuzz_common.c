@@ -224,10 +224,12 @@ static void seam_msi_send(void *ctx, uint64_t address, uint32_t data)
     s->inner.msi_send(s->inner.ctx, address, data);
 }
 
+/* The devices see the VM's clock plus the rig's epoch (see struct
+ * vcon_fuzz_rig); deadlines go back to the VM's clock. */
 static uint64_t seam_now_ns(void *ctx)
 {
     struct vcon_fuzz_seam *s = ctx;
-    return s->inner.now_ns(s->inner.ctx);
+    return s->inner.now_ns(s->inner.ctx) + s->owner->epoch_ns;
 }
 
 static struct vcon_timer *seam_timer_create(void *ctx, vcon_timer_fn *fire, void *device)
@@ -239,7 +241,8 @@ static struct vcon_timer *seam_timer_create(void *ctx, vcon_timer_fn *fire, void
 static void seam_timer_arm(void *ctx, struct vcon_timer *timer, uint64_t deadline_ns)
 {
     struct vcon_fuzz_seam *s = ctx;
-    s->inner.timer_arm(s->inner.ctx, timer, deadline_ns);
+    const uint64_t epoch = s->owner->epoch_ns;
+    s->inner.timer_arm(s->inner.ctx, timer, deadline_ns > epoch ? deadline_ns - epoch : 0);
 }
 
 static void seam_timer_disarm(void *ctx, struct vcon_timer *timer)
@@ -264,7 +267,7 @@ static int seam_backend_read(void *ctx, unsigned port, void *buf, size_t len)
     if (rc > 0 && s->owner->hook != NULL)
         s->owner->hook(s->owner->hook_arg, s->index, VCON_FUZZ_BACKEND_READ, port, buf,
                        (size_t)rc);
-    return rc;
+    return s->owner->overclaim && rc > 0 && (size_t)rc == len ? rc + 1 : rc;
 }
 
 static int seam_backend_write(void *ctx, unsigned port, const void *buf, size_t len)
@@ -277,15 +280,23 @@ static int seam_backend_write(void *ctx, unsigned port, const void *buf, size_t 
     VCON_FUZZ_CHECK(rc <= 0 || (size_t)rc <= len, "seam: backend write within the buffer");
     if (rc > 0 && port < VCON_VM_MAX_PORTS)
         s->backend_written[port] += (unsigned)rc;
-    return rc;
+    return s->owner->overclaim && rc > 0 && (size_t)rc == len ? rc + 1 : rc;
+}
+
+void vcon_fuzz_log_sink(void *ctx, enum vcon_log_level level, const char *message)
+{
+    (void)ctx;
+    VCON_FUZZ_CHECK(level <= VCON_LOG_DEBUG, "log: a defined level");
+    /* strlen lets ASan see a line that is not terminated inside its
+     * buffer; a device's lines are short. */
+    VCON_FUZZ_CHECK(message != NULL && strlen(message) < 1024, "log: a short, terminated line");
 }
 
 /* The rig's wrap_host hook: the recorder's host (when recording) goes
  * between this one and the VM's, so the trace sees what the device does.
- * Logging is left out (log = NULL): the devices' log budgets count lines
- * per second of virtual time, and the clock starts again at 0 for every
- * input, so a budget used by one input would silence the next. Logs are
- * no part of a device's behaviour (the recorder does not write them). */
+ * Log lines go to vcon_fuzz_log_sink (they are no part of a device's
+ * behaviour: nothing observes them, and the recorder does not write
+ * them), so that the formatting a guest can provoke is fuzzed too. */
 static void wrap_host(void *arg, unsigned index, const struct vcon_host *inner,
                       struct vcon_host *out)
 {
@@ -299,7 +310,7 @@ static void wrap_host(void *arg, unsigned index, const struct vcon_host *inner,
             rh->wrap_host(rh->arg, index, inner, &mid);
     }
     *out = mid;
-    out->log = NULL;
+    out->log = vcon_fuzz_log_sink;
     if (index >= VCON_RIG_MAX_DEVICES)
         return;
     s = &r->seam[index];
@@ -346,6 +357,7 @@ void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, uint64_t seed)
 {
     struct vcon_recorder *rec = NULL;
     const int rc = vcon_recorder_from_env(seed, &rec);
+    r->overclaim = false;
     if (rc != 0) {
         fprintf(stderr, "vcon-fuzz: cannot record (%s): error %d\n",
                 getenv(VCON_RECORD_ENV) ? getenv(VCON_RECORD_ENV) : "", rc);
@@ -357,6 +369,7 @@ void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, uint64_t seed)
         if (r->rig != NULL)
             teardown(r);
         r->rec = rec;
+        r->epoch_ns = 0;
         build(r);
         if (vcon_recorder_start(rec, r->rig) != 0) {
             fprintf(stderr, "vcon-fuzz: cannot record: %s\n", vcon_recorder_error(rec));
@@ -388,6 +401,15 @@ void vcon_fuzz_rig_reset_common(struct vcon_fuzz_rig *r)
     vcon_vm_clear_dirty(r->vm);
 }
 
+/* The next input's clock starts in a virtual second no input has used
+ * (see struct vcon_fuzz_rig). */
+static void next_epoch(struct vcon_fuzz_rig *r)
+{
+    const uint64_t second = UINT64_C(1000000000);
+    const uint64_t end = r->epoch_ns + vcon_vm_now(r->vm);
+    r->epoch_ns = (end / second + 1u) * second;
+}
+
 void vcon_fuzz_rig_end(struct vcon_fuzz_rig *r, bool destroy)
 {
     if (r->rec != NULL) {
@@ -403,8 +425,10 @@ void vcon_fuzz_rig_end(struct vcon_fuzz_rig *r, bool destroy)
         /* After the rig: its devices used the recorder's host. */
         vcon_recorder_destroy(rec);
         r->rec = NULL;
+        r->epoch_ns = 0; /* the next rig is built fresh */
         return;
     }
+    next_epoch(r);
     /* Queued backend input is freed now rather than by the next input's
      * reset: an input that leaves more allocated than it found makes
      * libFuzzer run a leak check on it. */

@@ -90,6 +90,10 @@ uint64_t vcon_fuzz_hash(const void *bytes, size_t len);
 
 /* ---- the seam -------------------------------------------------------- */
 
+/* Where the targets' devices log: checks each line is a terminated string
+ * and drops it. */
+void vcon_fuzz_log_sink(void *ctx, enum vcon_log_level level, const char *message);
+
 struct vcon_fuzz_rig;
 
 /* What a device did at the seam, reported to the target's hook: a
@@ -131,6 +135,18 @@ struct vcon_fuzz_rig {
     struct vcon_rig *rig;
     struct vcon_vm *vm;
     struct vcon_recorder *rec; /* this input is being recorded */
+    /* Added to the VM's clock for the devices. The VM's clock starts again
+     * at 0 for every input, but a device's log budget (lines per virtual
+     * second) lives on across resets: each input starts a second later
+     * than the last one ended, so that every input has the whole budget,
+     * whatever ran before it. Devices only use differences of time and the
+     * second a line falls in. 0 for a recorded input (a fresh rig, as the
+     * replayer builds it). */
+    uint64_t epoch_ns;
+    /* A hostile host: a backend read or write that moved every byte asked
+     * for returns one more than that (devices must clamp). The seam's
+     * counters and hooks see what really moved. Cleared for every input. */
+    bool overclaim;
     bool fresh;                /* created for this input: nothing to reset */
     struct vcon_fuzz_seam seam[VCON_RIG_MAX_DEVICES];
 };

@@ -255,9 +255,27 @@ static void compute_regions(void)
     Z.regions_valid = true;
 }
 
+static bool chain_writable(const struct vcon_virtq *vq, uint16_t head, uint64_t *in_bytes);
+
+/* A used element the device is about to write: its length must fit the
+ * chain it names, as the descriptors are at this moment (checked here, not
+ * after the primitive: a guest step reposts buffers and may rewrite those
+ * descriptors before the primitive ends). */
+static void check_used_element(const struct vcon_virtq *vq, const uint8_t *elem)
+{
+    const uint32_t id = le32(elem), len = le32(elem + 4);
+    uint64_t room;
+    VCON_FUZZ_CHECK(id < vq->size, "console used ring: the element names a head of the queue");
+    if (len > 0 && chain_writable(vq, (uint16_t)id, &room))
+        VCON_FUZZ_CHECKF(len <= room, "console used ring: the used length fits the buffer",
+                         "head %u, used length %u, %llu writable bytes", (unsigned)id,
+                         (unsigned)len, (unsigned long long)room);
+}
+
 /* The engine's own ring updates: a used element (8 bytes at an element
- * slot), used->flags, used->idx or avail_event (2 bytes each). */
-static bool ring_update(uint64_t gpa, size_t len)
+ * slot, checked here), used->flags, used->idx or avail_event (2 bytes
+ * each). */
+static bool ring_update(uint64_t gpa, const uint8_t *bytes, size_t len)
 {
     for (unsigned q = 0; q < Z.nr_queues; q++) {
         const struct vcon_virtq *vq = queue(q);
@@ -265,18 +283,20 @@ static bool ring_update(uint64_t gpa, size_t len)
             continue;
         const uint64_t off = gpa - vq->used_gpa;
         const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
-        if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0)
+        if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0) {
+            check_used_element(vq, bytes);
             return true;
+        }
         if (len == 2 && (off == 0 || off == 2 || off == elems_end))
             return true;
     }
     return false;
 }
 
-static void check_device_write(uint64_t gpa, size_t len)
+static void check_device_write(uint64_t gpa, const uint8_t *bytes, size_t len)
 {
     bool in_buffer = false;
-    if (Z.selfmod || ring_update(gpa, len))
+    if (Z.selfmod || ring_update(gpa, bytes, len))
         return;
     /* Data: it must go to a buffer the guest made device-writable. */
     if (!Z.regions_valid)
@@ -324,7 +344,7 @@ static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, 
             memmove(Z.pending_rx, Z.pending_rx + len, Z.pending_rx_len - len);
             Z.pending_rx_len -= len;
         }
-        check_device_write(where, len);
+        check_device_write(where, bytes, len);
         return;
     case VCON_FUZZ_MEM_WRITE_FAILED:
         Z.pending_rx_len = 0; /* counted in rx_lost_bytes */
@@ -458,10 +478,8 @@ static void check_queues(void)
             if (!guest_read(gpa, elem, sizeof(elem)))
                 break;
             const uint32_t id = le32(elem), len = le32(elem + 4);
+            /* The length was checked when the device wrote it. */
             VCON_FUZZ_CHECK(id < vq->size, "console used ring: the element names a head of the queue");
-            uint64_t room;
-            if (len > 0 && chain_writable(vq, (uint16_t)id, &room))
-                VCON_FUZZ_CHECK(len <= room, "console used ring: the used length fits the buffer");
             vcon_fuzz_observe_u64((uint64_t)q << 48 | (uint64_t)id << 32 | len);
         }
         Z.seen_used[q] = vq->used_idx;
@@ -1253,6 +1271,10 @@ bool fzc_run_op(struct vcon_fuzz_in *in, enum fzc_op op)
         if (!vcon_fuzz_u8(in, &a) || !vcon_fuzz_u8(in, &b))
             return false;
         struct vcon_script_backend *be = vcon_rig_backend(Z.rig, CONSOLE_DEVICE, a % NR_PORTS);
+        if (b & 0x80u) { /* a host that claims one byte more than it moved */
+            Z.fr.overclaim = (b & 0x40u) != 0;
+            return true;
+        }
         switch (b & 3u) {
         case 0:
             (void)vcon_script_input_pause(be);

@@ -42,7 +42,7 @@ enum fzc_op {
     FZC_INPUT_READY,   /* u8 port, u8 n, n bytes */
     FZC_BACKEND_READY, /* u8 port */
     FZC_BACKEND_OPEN,  /* u8 port, u8 open */
-    FZC_SCRIPT,        /* u8 port, u8 what: pause, EOF, disconnect, connect */
+    FZC_SCRIPT,        /* u8 port, u8 what: pause, EOF, disconnect, connect; bit 7: overclaim = bit 6 */
     FZC_WRITE_BUDGET,  /* u8 port, u16 bytes */
     FZC_HOTPLUG,       /* u8 port, u8 flags, u8 name */
     FZC_RESIZE,        /* u8 port, u16 cols, u16 rows */

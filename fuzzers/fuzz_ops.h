@@ -29,6 +29,7 @@ enum fzu_op {
     FZU_MODEM_LINES,   /* u8 MSR lines */
     FZU_RESET,         /* - */
     FZU_SETUP,         /* u8: a canned register sequence */
+    FZU_OVERCLAIM,     /* u8: bit 0 set: the backend claims one byte more than it moved */
     FZU_OP_COUNT,
 };
 
@@ -67,6 +68,7 @@ enum fzo_mode {
     FZO_CONSOLE_OPTIONS = 2,
     FZO_RIG = 3,
     FZO_ALL = 4,
+    FZO_CREATE = 5, /* the creation calls and host-facing API: fuzz_options_api.c */
 };
 /* Mode byte bits 3-4: the error buffer: 256 bytes, none, 1 byte, 17 bytes. */
 #define FZO_ERR_NONE (1u << 3)

@@ -42,7 +42,7 @@ static const char *const combo_config[NR_COMBOS] = {
 static const char *const op_names[FZU_OP_COUNT] = {
     "write", "read", "write_thr", "read_rbr", "input", "input_ready", "backend_ready",
     "pause", "eof", "disconnect", "connect", "write_budget", "time_ns", "time_chars",
-    "time_timer", "line_error", "modem_lines", "reset", "setup",
+    "time_timer", "line_error", "modem_lines", "reset", "setup", "overclaim",
 };
 
 /* A byte queue for the shadow models. */
@@ -557,6 +557,11 @@ static bool run_op(struct run *r, struct vcon_fuzz_in *in, unsigned op)
         if (!vcon_fuzz_u8(in, &b0))
             return false;
         setup(r, b0);
+        return true;
+    case FZU_OVERCLAIM:
+        if (!vcon_fuzz_u8(in, &b0))
+            return false;
+        r->fr->overclaim = (b0 & 1u) != 0;
         return true;
     default:
         return false;

@@ -547,6 +547,28 @@ static void emergency_write_is_dropped_and_counted_when_backend_blocks(void **st
     assert_int_equal(stats(f).emerg_bytes, 0);
 }
 
+/* A host whose backend claims one byte more than it took. */
+static struct vcon_host overclaimed;
+
+static int overclaiming_write(void *ctx, unsigned port, const void *buf, size_t len)
+{
+    const int n = overclaimed.backend_write(ctx, port, buf, len);
+    return n > 0 ? n + 1 : n;
+}
+
+static void emergency_write_counts_a_byte_an_overclaiming_host_took(void **state)
+{
+    struct fx *f = *state;
+    struct vcon_console_config cfg = make_config(1, 1);
+    overclaimed = f->host;
+    f->host.backend_write = overclaiming_write;
+    fx_create(f, &cfg);
+    bar_w(f, CFG + VCON_CONSOLE_CFG_EMERG_WR, 4, 'z');
+    expect_output(f, 0, "z");
+    assert_int_equal(stats(f).emerg_bytes, 1);
+    assert_int_equal(stats(f).emerg_dropped, 0);
+}
+
 /* ---- control protocol: the normal exchange ------------------------------ */
 
 static void device_ready_announces_every_present_port_in_order(void **state)
@@ -1418,6 +1440,7 @@ int main(void)
         T(config_writes_to_read_only_fields_are_ignored_and_counted),
         T(emergency_write_reaches_port_0_backend),
         T(emergency_write_is_dropped_and_counted_when_backend_blocks),
+        T(emergency_write_counts_a_byte_an_overclaiming_host_took),
         T(device_ready_announces_every_present_port_in_order),
         T(port_ready_answers_console_port_name_and_open),
         T(port_ready_sends_no_name_for_an_unnamed_port_and_no_open_when_host_closed),

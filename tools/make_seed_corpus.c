@@ -641,6 +641,25 @@ static void uart_edge_cases(void)
         put8(b, FZU_READ_RBR); put8(b, 8);
     }
 
+    /* A host whose backend claims one byte more than it moved, in both
+     * flavours: receive (through the FIFO or the input buffer), transmit,
+     * and the discard of a FIFO reset. */
+    for (unsigned combo = 0; combo < 2; combo++) {
+        b = seed("uart", combo ? "edge-host-overclaims-hv" : "edge-host-overclaims-dm");
+        put8(b, combo);
+        put8(b, FZU_SETUP); put8(b, 7);
+        put8(b, FZU_OVERCLAIM); put8(b, 1);
+        u_input(b, alphabet, 30, true);
+        put8(b, FZU_READ_RBR); put8(b, 20);
+        put8(b, FZU_WRITE_THR); put8(b, 10); put_bytes(b, alphabet, 10);
+        put8(b, FZU_BACKEND_READY);
+        u_input(b, alphabet, 24, false);
+        put8(b, FZU_SETUP); put8(b, 3);
+        put8(b, FZU_BACKEND_READY);
+        put8(b, FZU_READ_RBR); put8(b, 20);
+        put8(b, FZU_OVERCLAIM); put8(b, 0);
+    }
+
     /* Transmit against a backend that blocks, closes and comes back. */
     b = seed("uart", "edge-backend-blocked-closed-hv");
     put8(b, 1);
@@ -1013,6 +1032,22 @@ static void console_edge_cases(void)
     c_bar(b, 0, true, 0x1C, 1, 'E');
     c_bar(b, 0, true, 0x1C, 4, 'M');
     c_op1(b, FZC_GUEST_STEP, 0);
+
+    /* A host whose backends claim one byte more than they moved, both
+     * ways, on the console port and a second port. */
+    b = seed("console", "edge-host-overclaims");
+    put8(b, 0);
+    c_op1(b, FZC_BRINGUP, 0);
+    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op1(b, FZC_GUEST_STEP, 0);
+    put8(b, FZC_SCRIPT); put8(b, 0); put8(b, 0xC0);
+    c_input(b, 0, "more than it says", true);
+    c_input(b, 1, "port one", true);
+    c_post(b, 1, 0x00, 40);
+    c_post(b, 5, 0x04, 24);
+    c_op1(b, FZC_GUEST_STEP, 0);
+    put8(b, FZC_SCRIPT); put8(b, 0); put8(b, 0x80);
+    c_input(b, 0, "honest again", true);
 
     /* MSI-X: vectors, masking, pending bits, the PBA, disable with the
      * ISR set, then INTx again. */
@@ -1389,6 +1424,59 @@ static void opt(const char *name, unsigned mode, const char *text)
     put_str(b, text);
 }
 
+/* fuzz_options mode 5 (fuzzers/fuzz_options_api.c): the creation calls
+ * and host-facing API with binary arguments. */
+static void api_seeds(void)
+{
+    const unsigned every_callback = 0x7F, timers_half_set = 0x80 | 0x3F;
+    struct buf *b = seed("options", "api-uart");
+    put8(b, FZO_CREATE);
+    put8(b, every_callback);
+    put8(b, 0); put8(b, 0); put8(b, 1); put8(b, 0); put16(b, 0); put16(b, 64);
+    put8(b, 0); put8(b, 1); put8(b, 1); put8(b, 2); put16(b, 9000); put16(b, 0);
+    b = seed("options", "api-uart-half-timers");
+    put8(b, FZO_CREATE);
+    put8(b, timers_half_set);
+    put8(b, 0); put8(b, 1); put8(b, 0); put8(b, 0); put16(b, 16); put16(b, 0);
+
+    /* Two ports, then port calls: add, remove, resize, get, past the end. */
+    b = seed("options", "api-console");
+    put8(b, FZO_CREATE);
+    put8(b, every_callback);
+    put8(b, 1); put8(b, 2); put16(b, 6); put16(b, 3); put8(b, 0);
+    put8(b, 0); put8(b, 1); put8(b, 2); put8(b, 1); put8(b, 3); put8(b, 0); put8(b, 4); put8(b, 5);
+    put8(b, 1); put8(b, 0); put8(b, 8); put8(b, 1); put8(b, 0); put8(b, 9); put8(b, 12); put8(b, 0);
+    put8(b, 1); put8(b, 17); put8(b, 2); put16(b, 7); put16(b, 1); put8(b, 4);
+    put8(b, 1); put8(b, 4); put16(b, 5); put16(b, 5); put8(b, 2);
+
+    b = seed("options", "api-virtio-pci");
+    put8(b, FZO_CREATE);
+    put8(b, every_callback);
+    put8(b, 2); put8(b, 3); put16(b, 6); put16(b, 8); put8(b, 0);
+    put8(b, 0); put16(b, 0); put8(b, 4); put16(b, 0); put8(b, 1); put16(b, 30);
+    put8(b, 0x80); put16(b, 0); put8(b, 0x18); put16(b, 25); put8(b, 0x19); put16(b, 30);
+    put8(b, 2); put8(b, 3); put16(b, 6); put16(b, 4); put8(b, 2);
+    put8(b, 0x18); put16(b, 24); put8(b, 0x19); put16(b, 26);
+    put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 400); put8(b, 0);
+    put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 0); put8(b, 1);
+
+    b = seed("options", "api-virtq");
+    put8(b, FZO_CREATE);
+    put8(b, every_callback);
+    put8(b, 3); put16(b, 64); put32(b, 1); put8(b, 0);
+    put8(b, 0x23); put8(b, 0x55); put8(b, 0x9A); put8(b, 0x40); put8(b, 0x1F);
+    b = seed("options", "api-virtq-bad");
+    put8(b, FZO_CREATE);
+    put8(b, 0x04);
+    put8(b, 3); put16(b, 48); put32(b, 2); put8(b, 1);
+    put8(b, 3); put16(b, 2048); put32(b, 0); put8(b, 0);
+
+    b = seed("options", "api-parsers");
+    put8(b, FZO_CREATE);
+    put8(b, 0);
+    put8(b, 4);
+}
+
 static void option_seeds(void)
 {
     opt("cmdline-lpc-com1-console", FZO_COMMAND_LINE,
@@ -1428,6 +1516,7 @@ static void option_seeds(void)
     opt("rig-errors", FZO_RIG | FZO_ERR_17, "-s 1:0,lpc --uart-profile 16550b -l com1,stdio");
     opt("rig-queue-size", FZO_RIG, "--console-queue-size 1000 -s 3,virtio-console,pty:x");
     opt("all-parsers", FZO_ALL, "com1,stdio");
+    api_seeds();
 }
 
 /* ---- trace seeds -------------------------------------------------------------- */
@@ -2029,12 +2118,15 @@ static void write_all(const char *dir)
         snprintf(path, sizeof(path), "%s/%s", dir, targets[t]);
         if (mkdir(path, 0777) != 0 && errno != EEXIST)
             die("cannot create a target folder");
-        /* Seeds no longer generated go. */
+        /* Seeds no longer generated go; the committed reproducers of fixed
+         * bugs (regress-*) and what the overnight runner found (found/)
+         * are not the generator's and stay. */
         DIR *d = opendir(path);
         if (d == NULL)
             die("cannot read a target folder");
         for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
-            if (e->d_name[0] == '.')
+            if (e->d_name[0] == '.' || strncmp(e->d_name, "regress-", 8) == 0 ||
+                strcmp(e->d_name, "found") == 0)
                 continue;
             char file[900];
             snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
