@@ -4,22 +4,28 @@
  *
  * Input (after the mode byte): a host byte (which host callbacks exist),
  * then sections, each a selector byte and its operands, until the input
- * ends:
+ * ends (n counts are taken modulo 17). The selector modulo 5 picks the section; (selector / 5) % 8, when
+ * not 0, makes that allocation of the section fail (calloc, linked with
+ * -Wl,--wrap=calloc, and the host's timer_create count):
  *   0 uart:       u8 flavour, u8 profile, u8 irq mode, u16 rx, u16 tx FIFO
  *   1 console:    u8 max_ports, u16 queue size, u16 present ports, u8
  *                 flags (bit 0 no multiport, bit 1 a name left unterminated,
- *                 bit 2 two ports share a name), then API calls on it
+ *                 bit 2 two ports share a name), u8 n, n API calls on
+ *                 it (u8 op, u8 port)
  *   2 virtio-pci: u8 nr_queues, u16 queue size, u16 config size, u8 flags
  *                 (bit 0 no ops, bit 1 the device refuses config accesses),
- *                 then BAR and configuration accesses
- *   3 virtq:      u16 size, u32 pfn, u8 flags, then chain copies with
- *                 segment counts from the input
+ *                 u8 n, n accesses (u8 op, u16 offset)
+ *   3 virtq:      u16 size, u32 pfn, u8 flags, u8 n, n chain copies with
+ *                 segment counts from a byte each
+ * The n calls follow only when the creation succeeded (n is read anyway).
  *   4 parsers:    every parser with NULL arguments
  * The check for each create call is an independent statement of what the
  * headers document as valid: it must succeed exactly then, and fail with
- * -EINVAL otherwise. A created device is destroyed at the section's end
- * (ASan's leak check sees what is left). */
+ * -EINVAL otherwise, or with -ENOMEM exactly when an allocation failed. A
+ * created device is destroyed at the section's end; ASan's leak check sees
+ * what a failed creation left behind. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,6 +37,40 @@
 #include "vcon/uart.h"
 #include "vcon/virtio_pci.h"
 #include "vcon/virtq.h"
+
+/* ---- allocations that fail on request ---------------------------------- */
+
+/* The target links with -Wl,--wrap=calloc (fuzzers/CMakeLists.txt): the
+ * devices' calloc calls come here. Only the thread that armed the
+ * countdown sees failures (libFuzzer's own threads allocate too). */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+static unsigned fail_countdown;
+static bool allocation_failed;
+static pthread_t armed_thread;
+
+static bool allocation_refused(void)
+{
+    if (fail_countdown == 0 || !pthread_equal(pthread_self(), armed_thread))
+        return false;
+    if (--fail_countdown != 0)
+        return false;
+    allocation_failed = true;
+    return true;
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return allocation_refused() ? NULL : __real_calloc(n, size);
+}
+
+static void arm_failure(unsigned nth)
+{
+    fail_countdown = nth;
+    allocation_failed = false;
+    armed_thread = pthread_self();
+}
 
 /* ---- a host that does nothing ------------------------------------------ */
 
@@ -81,7 +121,7 @@ static struct vcon_timer *api_timer_create(void *ctx, vcon_timer_fn *fire, void 
     (void)ctx;
     (void)fire;
     (void)device;
-    return &api_timer_storage;
+    return allocation_refused() ? NULL : &api_timer_storage;
 }
 
 static void api_timer_arm(void *ctx, struct vcon_timer *timer, uint64_t deadline_ns)
@@ -149,7 +189,10 @@ static void make_host(uint8_t bits, struct vcon_host *h)
 static void check_rc(int rc, bool valid, const char *what)
 {
     vcon_fuzz_observe_u64((uint64_t)(int64_t)rc);
-    if (valid)
+    if (valid && allocation_failed)
+        VCON_FUZZ_CHECKF(rc == -ENOMEM, "api: a failed allocation fails the call with -ENOMEM",
+                         "%s returned %d", what, rc);
+    else if (valid)
         VCON_FUZZ_CHECKF(rc == 0, "api: a valid configuration is accepted", "%s returned %d", what, rc);
     else
         VCON_FUZZ_CHECKF(rc == -EINVAL, "api: an invalid configuration is refused with -EINVAL",
@@ -163,7 +206,7 @@ static bool is_power_of_two(unsigned v)
 
 /* ---- uart --------------------------------------------------------------- */
 
-static void uart_section(struct vcon_fuzz_in *in, uint8_t host_bits)
+static void uart_section(struct vcon_fuzz_in *in, uint8_t host_bits, unsigned fail_at)
 {
     uint8_t flavour, profile, irq_mode;
     uint16_t rx, tx;
@@ -192,8 +235,10 @@ static void uart_section(struct vcon_fuzz_in *in, uint8_t host_bits)
     struct vcon_uart *uart = NULL;
     check_rc(vcon_uart_create(NULL, &host, &uart), false, "vcon_uart_create(NULL config)");
     check_rc(vcon_uart_create(&config, NULL, &uart), false, "vcon_uart_create(NULL host)");
+    arm_failure(fail_at);
     const int rc = vcon_uart_create(&config, &host, &uart);
     check_rc(rc, valid, "vcon_uart_create");
+    arm_failure(0);
     if (rc != 0)
         return;
     /* Offsets past the registers and sizes the bus never sends. */
@@ -209,10 +254,11 @@ static void uart_section(struct vcon_fuzz_in *in, uint8_t host_bits)
 
 /* ---- console ------------------------------------------------------------ */
 
-static void console_calls(struct vcon_fuzz_in *in, struct vcon_console *c, unsigned max_ports)
+static void console_calls(struct vcon_fuzz_in *in, struct vcon_console *c, unsigned max_ports,
+                          uint8_t count)
 {
     uint8_t op, port;
-    for (unsigned n = 0; n < 16 && vcon_fuzz_u8(in, &op) && vcon_fuzz_u8(in, &port); n++) {
+    for (unsigned n = 0; n < count % 17u && vcon_fuzz_u8(in, &op) && vcon_fuzz_u8(in, &port); n++) {
         struct vcon_console_port_state ps;
         char name[VCON_CONSOLE_NAME_MAX + 4];
         int rc;
@@ -248,12 +294,12 @@ static void console_calls(struct vcon_fuzz_in *in, struct vcon_console *c, unsig
     }
 }
 
-static void console_section(struct vcon_fuzz_in *in, uint8_t host_bits)
+static void console_section(struct vcon_fuzz_in *in, uint8_t host_bits, unsigned fail_at)
 {
-    uint8_t max_ports, flags;
+    uint8_t max_ports, flags, count;
     uint16_t qsize, present;
     if (!vcon_fuzz_u8(in, &max_ports) || !vcon_fuzz_u16(in, &qsize) || !vcon_fuzz_u16(in, &present) ||
-        !vcon_fuzz_u8(in, &flags))
+        !vcon_fuzz_u8(in, &flags) || !vcon_fuzz_u8(in, &count))
         return;
     struct vcon_host host;
     make_host(host_bits, &host);
@@ -295,11 +341,13 @@ static void console_section(struct vcon_fuzz_in *in, uint8_t host_bits)
     struct vcon_console *c = NULL;
     check_rc(vcon_console_create(&config, &host, NULL), false, "vcon_console_create(NULL out)");
     check_rc(vcon_console_create(NULL, &host, &c), false, "vcon_console_create(NULL config)");
+    arm_failure(fail_at);
     const int rc = vcon_console_create(&config, &host, &c);
     check_rc(rc, valid, "vcon_console_create");
+    arm_failure(0);
     if (rc != 0)
         return;
-    console_calls(in, c, config.max_ports);
+    console_calls(in, c, config.max_ports, count);
     vcon_console_destroy(c);
 }
 
@@ -342,12 +390,12 @@ static void dev_reset(void *device)
     (void)device;
 }
 
-static void pci_section(struct vcon_fuzz_in *in, uint8_t host_bits)
+static void pci_section(struct vcon_fuzz_in *in, uint8_t host_bits, unsigned fail_at)
 {
-    uint8_t nr_queues, flags;
+    uint8_t nr_queues, flags, count;
     uint16_t qsize, config_size;
     if (!vcon_fuzz_u8(in, &nr_queues) || !vcon_fuzz_u16(in, &qsize) ||
-        !vcon_fuzz_u16(in, &config_size) || !vcon_fuzz_u8(in, &flags))
+        !vcon_fuzz_u16(in, &config_size) || !vcon_fuzz_u8(in, &flags) || !vcon_fuzz_u8(in, &count))
         return;
     struct vcon_host host;
     make_host(host_bits, &host);
@@ -375,14 +423,16 @@ static void pci_section(struct vcon_fuzz_in *in, uint8_t host_bits)
                        config.queue_size <= VCON_VIRTQ_MAX_SIZE &&
                        dev.config_size <= 256u - VCON_VIRTIO_PCI_CONFIG_MSIX;
     struct vcon_virtio_pci *t = NULL;
+    arm_failure(fail_at);
     const int rc = vcon_virtio_pci_create(&config, &host, no_ops ? NULL : &ops, &dev, &t);
     check_rc(rc, valid, "vcon_virtio_pci_create");
+    arm_failure(0);
     vcon_virtio_pci_destroy(NULL);
     if (rc != 0)
         return;
     uint8_t op;
     uint16_t offset;
-    for (unsigned n = 0; n < 16 && vcon_fuzz_u8(in, &op) && vcon_fuzz_u16(in, &offset); n++) {
+    for (unsigned n = 0; n < count % 17u && vcon_fuzz_u8(in, &op) && vcon_fuzz_u16(in, &offset); n++) {
         const unsigned bar = (op >> 1) % 3u, size = 1u + (op >> 3) % 4u;
         uint32_t value = 0;
         int r;
@@ -415,8 +465,9 @@ static void virtq_section(struct vcon_fuzz_in *in, uint8_t host_bits)
     struct vcon_virtq vq;
     uint16_t size;
     uint32_t pfn;
-    uint8_t flags, b;
-    if (!vcon_fuzz_u16(in, &size) || !vcon_fuzz_u32(in, &pfn) || !vcon_fuzz_u8(in, &flags))
+    uint8_t flags, b, count;
+    if (!vcon_fuzz_u16(in, &size) || !vcon_fuzz_u32(in, &pfn) || !vcon_fuzz_u8(in, &flags) ||
+        !vcon_fuzz_u8(in, &count))
         return;
     struct vcon_host host;
     make_host(host_bits, &host);
@@ -432,7 +483,7 @@ static void virtq_section(struct vcon_fuzz_in *in, uint8_t host_bits)
     vq.host = &host;
     if (!hosted)
         return;
-    while (vcon_fuzz_u8(in, &b)) {
+    for (unsigned n = 0; n < count % 17u && vcon_fuzz_u8(in, &b); n++) {
         uint8_t buf[64];
         memset(&chain, 0, sizeof(chain));
         chain.nr_out = (uint16_t)(b & 0x0Fu) << ((b & 0x10u) ? 8 : 0);
@@ -486,16 +537,17 @@ void fuzz_options_api(const uint8_t *data, size_t size)
         return;
     for (unsigned index = 0; vcon_fuzz_u8(&in, &section); index++) {
         static const char *const names[5] = {"uart", "console", "virtio-pci", "virtq", "parsers"};
+        const unsigned fail_at = (section / 5u) % 8u;
         vcon_fuzz_set_op(index, names[section % 5u]);
         switch (section % 5u) {
         case 0:
-            uart_section(&in, host_bits);
+            uart_section(&in, host_bits, fail_at);
             break;
         case 1:
-            console_section(&in, host_bits);
+            console_section(&in, host_bits, fail_at);
             break;
         case 2:
-            pci_section(&in, host_bits);
+            pci_section(&in, host_bits, fail_at);
             break;
         case 3:
             virtq_section(&in, host_bits);

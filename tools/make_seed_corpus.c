@@ -1444,32 +1444,46 @@ static void api_seeds(void)
     put8(b, FZO_CREATE);
     put8(b, every_callback);
     put8(b, 1); put8(b, 2); put16(b, 6); put16(b, 3); put8(b, 0);
+    put8(b, 8);
     put8(b, 0); put8(b, 1); put8(b, 2); put8(b, 1); put8(b, 3); put8(b, 0); put8(b, 4); put8(b, 5);
     put8(b, 1); put8(b, 0); put8(b, 8); put8(b, 1); put8(b, 0); put8(b, 9); put8(b, 12); put8(b, 0);
-    put8(b, 1); put8(b, 17); put8(b, 2); put16(b, 7); put16(b, 1); put8(b, 4);
-    put8(b, 1); put8(b, 4); put16(b, 5); put16(b, 5); put8(b, 2);
+    put8(b, 1); put8(b, 17); put16(b, 7); put16(b, 1); put8(b, 4); put8(b, 0);
+    put8(b, 1); put8(b, 4); put16(b, 5); put16(b, 5); put8(b, 2); put8(b, 0);
 
     b = seed("options", "api-virtio-pci");
     put8(b, FZO_CREATE);
     put8(b, every_callback);
     put8(b, 2); put8(b, 3); put16(b, 6); put16(b, 8); put8(b, 0);
+    put8(b, 6);
     put8(b, 0); put16(b, 0); put8(b, 4); put16(b, 0); put8(b, 1); put16(b, 30);
     put8(b, 0x80); put16(b, 0); put8(b, 0x18); put16(b, 25); put8(b, 0x19); put16(b, 30);
     put8(b, 2); put8(b, 3); put16(b, 6); put16(b, 4); put8(b, 2);
-    put8(b, 0x18); put16(b, 24); put8(b, 0x19); put16(b, 26);
-    put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 400); put8(b, 0);
-    put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 0); put8(b, 1);
+    put8(b, 2); put8(b, 0x18); put16(b, 24); put8(b, 0x19); put16(b, 26);
+    put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 400); put8(b, 0); put8(b, 0);
+    put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 0); put8(b, 1); put8(b, 0);
 
     b = seed("options", "api-virtq");
     put8(b, FZO_CREATE);
     put8(b, every_callback);
     put8(b, 3); put16(b, 64); put32(b, 1); put8(b, 0);
+    put8(b, 5);
     put8(b, 0x23); put8(b, 0x55); put8(b, 0x9A); put8(b, 0x40); put8(b, 0x1F);
     b = seed("options", "api-virtq-bad");
     put8(b, FZO_CREATE);
     put8(b, 0x04);
-    put8(b, 3); put16(b, 48); put32(b, 2); put8(b, 1);
-    put8(b, 3); put16(b, 2048); put32(b, 0); put8(b, 0);
+    put8(b, 3); put16(b, 48); put32(b, 2); put8(b, 1); put8(b, 0);
+    put8(b, 3); put16(b, 2048); put32(b, 0); put8(b, 0); put8(b, 0);
+
+    /* Each allocation of a valid creation failing in turn (the selector
+     * carries which: (selector / 5) % 8). */
+    b = seed("options", "api-out-of-memory");
+    put8(b, FZO_CREATE);
+    put8(b, every_callback);
+    for (unsigned nth = 1; nth <= 5; nth++) {
+        put8(b, 0 + 5 * nth); put8(b, 1); put8(b, 0); put8(b, 0); put16(b, 0); put16(b, 0);
+        put8(b, 1 + 5 * nth); put8(b, 2); put16(b, 6); put16(b, 3); put8(b, 0); put8(b, 0);
+        put8(b, 2 + 5 * nth); put8(b, 2); put16(b, 6); put16(b, 8); put8(b, 0); put8(b, 0);
+    }
 
     b = seed("options", "api-parsers");
     put8(b, FZO_CREATE);
