@@ -649,7 +649,9 @@ static void uart_edge_cases(void)
         put8(b, combo);
         put8(b, FZU_SETUP); put8(b, 7);
         put8(b, FZU_OVERCLAIM); put8(b, 1);
-        u_input(b, alphabet, 30, true);
+        /* More than one 64-byte read's worth, so that reads come back full. */
+        u_input(b, alphabet, 60, false);
+        u_input(b, alphabet, 60, true);
         put8(b, FZU_READ_RBR); put8(b, 20);
         put8(b, FZU_WRITE_THR); put8(b, 10); put_bytes(b, alphabet, 10);
         put8(b, FZU_BACKEND_READY);
