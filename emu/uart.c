@@ -210,6 +210,11 @@ void vcon_uart_get_stats(const struct vcon_uart *uart, struct vcon_uart_stats *o
     *out = uart->stats;
 }
 
+void vcon_uart_get_config(const struct vcon_uart *uart, struct vcon_uart_config *out)
+{
+    *out = uart->config;
+}
+
 void vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out)
 {
     memset(out, 0, sizeof(*out));

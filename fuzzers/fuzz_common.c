@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/invariants.h"
 #include "vcon/recorder.h"
 
 /* ---- invariants ----------------------------------------------------- */
@@ -48,6 +49,12 @@ _Noreturn void vcon_fuzz_fail(const char *name, const char *expr, const char *fi
             name, expr, file, line, target_name, op_index, op_name);
     fflush(stderr);
     abort();
+}
+
+_Noreturn void vcon_fuzz_fail_invariant(const struct vcon_invariant_failure *why)
+{
+    vcon_fuzz_detail("%s", why->detail);
+    vcon_fuzz_fail(why->name, "(a state invariant, harness/invariants.c)", "harness/invariants.c", 0);
 }
 
 /* ---- op streams ------------------------------------------------------ */

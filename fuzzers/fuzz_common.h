@@ -41,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     } while (0)
 
 _Noreturn void vcon_fuzz_fail(const char *name, const char *expr, const char *file, int line);
+/* The same for a broken state invariant of harness/invariants.h. */
+struct vcon_invariant_failure;
+_Noreturn void vcon_fuzz_fail_invariant(const struct vcon_invariant_failure *why);
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness/invariants.h"
 #include "harness/rig.h"
 #include "vcon/virtio_pci.h"
 #include "vcon/virtq.h"
@@ -412,63 +413,16 @@ static bool chain_writable(const struct vcon_virtq *vq, uint16_t head, uint64_t 
     return false;
 }
 
-static bool is_tx_queue(unsigned q, unsigned *port)
+/* New used elements: each names a head of its queue (its length was
+ * checked as it was written), and is part of the run's results. */
+static void check_used_rings(void)
 {
-    if (q == 1) {
-        *port = 0;
-        return true;
-    }
-    if (q >= 4 && q % 2 == 1) {
-        *port = (q - 2) / 2;
-        return true;
-    }
-    return false;
-}
-
-static void check_port(unsigned p, struct vcon_console_port_state *ps)
-{
-    VCON_FUZZ_CHECK(vcon_console_get_port(Z.con, p, ps) == 0, "harness: port state");
-    if (!ps->present)
-        VCON_FUZZ_CHECK(!ps->guest_ready && !ps->guest_open && !ps->tx_held,
-                        "console ports: an absent port is not ready, open or holding a chain");
-}
-
-/* Every port (the per-primitive checks look only at ports whose transmit
- * queue is set up). */
-static void check_ports(void)
-{
-    struct vcon_console_port_state ps;
-    for (unsigned p = 0; p < NR_PORTS; p++)
-        check_port(p, &ps);
-}
-
-static void check_queues(void)
-{
-    struct vcon_console_port_state ps[NR_PORTS];
     for (unsigned q = 0; q < Z.nr_queues; q++) {
         const struct vcon_virtq *vq = queue(q);
         if (vq == NULL) {
             Z.seen_valid[q] = false;
             continue;
         }
-        unsigned port;
-        if (!vq->broken) {
-            if (is_tx_queue(q, &port)) {
-                check_port(port, &ps[port]);
-                const bool held = ps[port].present && ps[port].tx_held;
-                VCON_FUZZ_CHECKF(vq->outstanding == (held ? 1u : 0u),
-                                 "console queues: a transmit queue holds exactly the port's held chain",
-                                 "queue %u (port %u %s, tx_held %d), %u chains outstanding, status %#x",
-                                 q, port, ps[port].present ? "present" : "absent", ps[port].tx_held,
-                                 (unsigned)vq->outstanding, vcon_virtio_pci_status(Z.t));
-            } else {
-                VCON_FUZZ_CHECKF(vq->outstanding == 0,
-                                 "console queues: receive and control chains are returned at once",
-                                 "queue %u, %u chains outstanding, status %#x", q,
-                                 (unsigned)vq->outstanding, vcon_virtio_pci_status(Z.t));
-            }
-        }
-        /* New used elements. */
         uint16_t from = Z.seen_valid[q] ? Z.seen_used[q] : 0;
         if ((uint16_t)(vq->used_idx - from) > vq->size)
             from = vq->used_idx >= vq->size ? (uint16_t)(vq->used_idx - vq->size) : 0;
@@ -478,7 +432,6 @@ static void check_queues(void)
             if (!guest_read(gpa, elem, sizeof(elem)))
                 break;
             const uint32_t id = le32(elem), len = le32(elem + 4);
-            /* The length was checked when the device wrote it. */
             VCON_FUZZ_CHECK(id < vq->size, "console used ring: the element names a head of the queue");
             vcon_fuzz_observe_u64((uint64_t)q << 48 | (uint64_t)id << 32 | len);
         }
@@ -491,24 +444,15 @@ static void check_after(void)
 {
     struct vcon_console_stats st;
     struct vcon_virtio_pci_stats ts;
-    uint32_t status = 0, command = 0;
+    struct vcon_invariant_failure why;
     const struct vcon_fuzz_seam *seam = &Z.fr.seam[CONSOLE_DEVICE];
 
     VCON_FUZZ_CHECK(Z.pending_rx_len == 0,
                     "console rx: every byte read from a backend reached the guest or was counted lost");
-
-    /* INTx, from PCI STATUS (no side effect, unlike an ISR read). */
-    VCON_FUZZ_CHECK(vcon_virtio_pci_config_read(Z.t, VCON_PCI_STATUS, 2, &status) == 0 &&
-                        vcon_virtio_pci_config_read(Z.t, VCON_PCI_COMMAND, 2, &command) == 0,
-                    "harness: configuration readable");
-    const bool msix = vcon_virtio_pci_msix_enabled(Z.t);
-    const bool want = (status & VCON_PCI_STATUS_INTERRUPT) &&
-                      !(command & VCON_PCI_COMMAND_INTX_DISABLE) && !msix;
-    const bool line = vcon_vm_irq_level(Z.vm, Z.info.irq_line) != 0;
-    VCON_FUZZ_CHECK(!(msix && (status & VCON_PCI_STATUS_INTERRUPT)),
-                    "console intx: no INTx condition while MSI-X is on");
-    VCON_FUZZ_CHECK(line == want, "console intx: the line is up exactly while ISR != 0, INTx enabled, no MSI-X");
-    VCON_FUZZ_CHECK(vcon_virtio_pci_intx_level(Z.t) == line, "console intx: the transport's level is the line's");
+    /* INTx against ISR, COMMAND and MSI-X; chains outstanding; absent
+     * ports; the control backlog (harness/invariants.h). */
+    if (!vcon_check_console(Z.con, Z.vm, Z.info.irq_line, &why))
+        vcon_fuzz_fail_invariant(&why);
 
     /* Counters. */
     vcon_console_get_stats(Z.con, &st);
@@ -544,9 +488,7 @@ static void check_after(void)
         Z.chains2 = c2;
         Z.chains3 = c3;
     }
-    VCON_FUZZ_CHECK(vcon_console_pending_ctrl(Z.con) <= VCON_CONSOLE_CTRL_PENDING_MAX,
-                    "console ctrl: pending messages within their bound");
-    check_queues();
+    check_used_rings();
 
     Z.stats = st;
     Z.tstats = ts;
@@ -919,7 +861,7 @@ static void guest_step(void)
             if (id >= vq->size)
                 continue;
             unsigned port;
-            if (q == VCON_CONSOLE_CTRL_TX_QUEUE || is_tx_queue(q, &port))
+            if (q == VCON_CONSOLE_CTRL_TX_QUEUE || vcon_console_queue_is_tx(q, &port))
                 continue; /* a transmit buffer back: nothing to do */
             if (q == VCON_CONSOLE_CTRL_RX_QUEUE && len >= VCON_CONSOLE_CTRL_HEADER) {
                 uint64_t addr;
@@ -1079,8 +1021,10 @@ void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destro
 void fzc_end(void)
 {
     struct vcon_console_stats st;
+    struct vcon_invariant_failure why;
     vcon_fuzz_set_op(0, "(end)");
-    check_ports();
+    if (!vcon_check_console(Z.con, Z.vm, Z.info.irq_line, &why))
+        vcon_fuzz_fail_invariant(&why);
     vcon_console_get_stats(Z.con, &st);
     for (unsigned p = 0; p < NR_PORTS; p++) {
         size_t len;

@@ -6,9 +6,10 @@
  * operands run past the end of the input ends the run. docs/fuzzing.md
  * lists the ops.
  *
- * After every guest access and host event the target checks: the interrupt
- * line against the device's pending state and raise count, FIFO counts and
- * capacities, LSR/IIR/IER/MCR/FCR consistency, that the backend gave the
+ * After every guest access and host event the target checks: the state
+ * invariants of harness/invariants.h (the interrupt line against the
+ * device's pending state, FIFO counts and capacities, LSR/IIR/IER/MCR/FCR
+ * consistency), the raise count, that the backend gave the
  * device exactly what was queued, and that bytes are neither lost nor
  * duplicated between the backend and the guest (receive: the device-model
  * flavour's FIFO holds exactly the backend bytes not yet read, in order, and
@@ -22,6 +23,7 @@
 
 #include "fuzz_common.h"
 #include "fuzz_ops.h"
+#include "harness/invariants.h"
 #include "vcon/uart.h"
 
 #define UART_DEVICE 0u
@@ -92,10 +94,10 @@ struct run {
     struct vcon_script_backend *backend;
     struct vcon_vm *vm;
     unsigned combo;
-    bool hv, acrn, edge;
+    bool hv, acrn;
+    struct vcon_uart_config config;
     unsigned irq_line;
     uint16_t io_base;
-    unsigned depth; /* FIFO depth with FIFOs on */
 
     uint8_t *fed; /* every byte queued on the backend, in order */
     size_t fed_len, fed_cap;
@@ -140,91 +142,14 @@ enum event_kind {
     EV_RESET,      /* clears the FIFOs and the input buffer */
 };
 
-static void check_state(const struct run *r, const struct snapshot *pre, const struct snapshot *post,
-                        uint64_t raises_base, uint64_t stats_raises_base)
+static void check_state(const struct run *r, const struct snapshot *post, uint64_t raises_base,
+                        uint64_t stats_raises_base)
 {
-    const struct vcon_uart_state *st = &post->st;
-    const unsigned id = st->iir & VCON_UART_IIR_ID_MASK;
-    const bool fifo = st->fifo_enabled;
-    const int line = vcon_vm_irq_level(r->vm, r->irq_line);
-    (void)pre;
-
-    /* Interrupt line. */
-    if (r->edge) {
-        VCON_FUZZ_CHECK(line == 0, "uart irq: edge mode leaves the line low between events");
-    } else {
-        VCON_FUZZ_CHECK((line != 0) == st->irq_level, "uart irq: line matches the device's level");
-        VCON_FUZZ_CHECK(st->irq_level == !(st->iir & VCON_UART_IIR_NO_INT),
-                        "uart irq: level mode line high exactly while IIR reports a source");
-    }
+    struct vcon_invariant_failure why;
+    if (!vcon_check_uart_state(&r->config, &post->st, vcon_vm_irq_level(r->vm, r->irq_line), &why))
+        vcon_fuzz_fail_invariant(&why);
     VCON_FUZZ_CHECK(post->raises - raises_base == post->stats.irq_raises - stats_raises_base,
                     "uart irq: raises seen by the VM equal the device's count");
-
-    /* FIFOs. */
-    VCON_FUZZ_CHECK(st->rx_count <= st->rx_capacity, "uart fifo: rx count within capacity");
-    VCON_FUZZ_CHECK(st->tx_count <= st->tx_capacity, "uart fifo: tx count within capacity");
-    VCON_FUZZ_CHECK(st->rx_capacity == (fifo ? r->depth : 1u),
-                    "uart fifo: rx capacity is the depth with FIFOs on, 1 without");
-    VCON_FUZZ_CHECK(st->tx_capacity == (fifo ? r->depth : 1u),
-                    "uart fifo: tx capacity is the depth with FIFOs on, 1 without");
-    VCON_FUZZ_CHECK(st->input_count <= VCON_UART_HV_INPUT_BUFFER, "uart fifo: input buffer bound");
-    VCON_FUZZ_CHECK(r->hv || st->input_count == 0, "uart fifo: no input buffer in the DM flavour");
-
-    /* Registers. */
-    VCON_FUZZ_CHECK((st->ier & 0xF0u) == 0, "uart regs: IER keeps bits 0-3 only");
-    VCON_FUZZ_CHECK((st->mcr & 0xE0u) == 0, "uart regs: MCR keeps bits 0-4 only");
-    VCON_FUZZ_CHECK((st->fcr & ~(VCON_UART_FCR_ENABLE | VCON_UART_FCR_DMA |
-                                 VCON_UART_FCR_TRIGGER_MASK)) == 0,
-                    "uart regs: FCR keeps enable, DMA and trigger bits only");
-    VCON_FUZZ_CHECK((st->fcr & VCON_UART_FCR_ENABLE) || st->fcr == 0,
-                    "uart regs: FCR bits programmed only with bit 0");
-    VCON_FUZZ_CHECK(fifo == ((st->fcr & VCON_UART_FCR_ENABLE) != 0), "uart regs: FIFO state is FCR bit 0");
-    VCON_FUZZ_CHECK(((st->lsr & VCON_UART_LSR_DR) != 0) == (st->rx_count > 0),
-                    "uart lsr: DR exactly while the receiver holds data");
-    VCON_FUZZ_CHECK(((st->lsr & VCON_UART_LSR_THRE) != 0) == (st->tx_count == 0),
-                    "uart lsr: THRE exactly while the transmitter is empty");
-    VCON_FUZZ_CHECK(((st->lsr & VCON_UART_LSR_TEMT) != 0) == (st->tx_count == 0),
-                    "uart lsr: TEMT exactly while the transmitter is empty");
-    VCON_FUZZ_CHECK(fifo || !(st->lsr & VCON_UART_LSR_RXFE), "uart lsr: RXFE only with FIFOs");
-    VCON_FUZZ_CHECK(((st->lsr & (VCON_UART_LSR_OE | VCON_UART_LSR_PE | VCON_UART_LSR_FE |
-                                 VCON_UART_LSR_BI)) != 0) == st->line_status_pending,
-                    "uart lsr: error bits exactly while a line status is pending");
-
-    /* IIR. */
-    VCON_FUZZ_CHECK((st->iir & VCON_UART_IIR_FIFO_BITS) == (fifo ? VCON_UART_IIR_FIFO_BITS : 0u),
-                    "uart iir: bits 7:6 set exactly with FIFOs on");
-    VCON_FUZZ_CHECK((st->iir & 0x30u) == 0, "uart iir: bits 5:4 read 0");
-    VCON_FUZZ_CHECK(id == VCON_UART_IIR_NO_INT || id == VCON_UART_IIR_MSR ||
-                        id == VCON_UART_IIR_THRE || id == VCON_UART_IIR_RDA ||
-                        id == VCON_UART_IIR_RLS || id == VCON_UART_IIR_TIMEOUT,
-                    "uart iir: a defined interrupt id");
-    if ((st->ier & VCON_UART_IER_ELSI) && st->line_status_pending)
-        VCON_FUZZ_CHECK(id == VCON_UART_IIR_RLS, "uart iir: line status has the highest priority");
-    if (id == VCON_UART_IIR_RLS)
-        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_ELSI) && st->line_status_pending,
-                        "uart iir: RLS only when enabled and pending");
-    if (id == VCON_UART_IIR_RDA || id == VCON_UART_IIR_TIMEOUT)
-        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_ERBFI) && st->rx_count > 0,
-                        "uart iir: received data only when enabled and present");
-    if (id == VCON_UART_IIR_RDA)
-        VCON_FUZZ_CHECK(!r->acrn, "uart iir: acrn-dm reports received data as a timeout");
-    if (id == VCON_UART_IIR_TIMEOUT && !r->acrn)
-        VCON_FUZZ_CHECK(st->timeout_pending, "uart iir: 16550a timeout only after the timer");
-    if (id == VCON_UART_IIR_THRE)
-        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_ETBEI) && st->thre_pending,
-                        "uart iir: THRE only when enabled and pending");
-    if (id == VCON_UART_IIR_MSR)
-        VCON_FUZZ_CHECK((st->ier & VCON_UART_IER_EDSSI) && (st->msr & VCON_UART_MSR_DELTAS),
-                        "uart iir: modem status only when enabled and a delta is set");
-    if (id == VCON_UART_IIR_NO_INT) {
-        VCON_FUZZ_CHECK(!((st->ier & VCON_UART_IER_ETBEI) && st->thre_pending),
-                        "uart iir: an enabled THRE is reported");
-        VCON_FUZZ_CHECK(!((st->ier & VCON_UART_IER_EDSSI) && (st->msr & VCON_UART_MSR_DELTAS)),
-                        "uart iir: an enabled modem-status change is reported");
-        VCON_FUZZ_CHECK(!(r->acrn && (st->ier & VCON_UART_IER_ERBFI) && st->rx_count > 0),
-                        "uart iir: acrn-dm reports every received byte");
-    }
-
     /* The backend gave the device what was queued, nothing else. */
     VCON_FUZZ_CHECK(post->taken + vcon_script_pending_input(r->backend) == r->fed_len,
                     "uart backend: bytes taken plus bytes pending equal bytes queued");
@@ -321,7 +246,7 @@ static void after_event(struct run *r, enum event_kind kind, const struct access
     const struct snapshot *pre = &r->snap[r->last];
     struct snapshot *post = &r->snap[r->last ^ 1u];
     take_snapshot(r, post);
-    check_state(r, pre, post, raises_base, stats_raises_base);
+    check_state(r, post, raises_base, stats_raises_base);
     check_receive(r, pre, post, kind, a, read_value);
     check_transmit(r, pre, post, kind, a);
     r->last ^= 1u;
@@ -592,7 +517,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->combo = config % NR_COMBOS;
     r->hv = (r->combo & 1u) != 0;
     r->acrn = (r->combo & 2u) != 0;
-    r->edge = (r->combo & 4u) != 0;
     r->fr = &rigs[r->combo];
     r->fr->config = combo_config[r->combo];
     r->fr->ram_size = 4096;
@@ -602,10 +526,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->uart = vcon_rig_uart(r->rig, UART_DEVICE);
     r->backend = vcon_rig_backend(r->rig, UART_DEVICE, 0);
     VCON_FUZZ_CHECK(r->uart != NULL && r->backend != NULL, "harness: the rig has a UART");
+    vcon_uart_get_config(r->uart, &r->config);
     VCON_FUZZ_CHECK(vcon_rig_device_info(r->rig, UART_DEVICE, &info) == 0, "harness: device info");
     r->irq_line = info.irq_line;
     r->io_base = info.io_base;
-    r->depth = r->acrn ? 256u : 16u;
 
     if (!r->fr->fresh) {
         /* Power-on state: the modem lines first (reset keeps them), then

@@ -87,6 +87,7 @@ struct vcon_replayer {
     enum vcon_replay_status status;
     bool stopped_early;
     uint64_t events; /* consumed, META not counted */
+    uint64_t checks; /* --check: states checked */
     uint64_t div_event;
     unsigned div_kind;
     char message[REPLAY_MESSAGE];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/invariants.h"
 #include "replay_internal.h"
 
 /* The VM's limit (vcon_vm_create): a larger META is refused up front with
@@ -192,10 +193,20 @@ static void finish_unreadable(struct vcon_replayer *r, const char *fmt, ...)
     finish(r, VCON_REPLAY_UNREADABLE);
 }
 
+/* "; N states checked" with --check, for the summaries. */
+static const char *checked(const struct vcon_replayer *r, char *buf, size_t len)
+{
+    if (!r->options.check)
+        return "";
+    snprintf(buf, len, "; state invariants held after %" PRIu64 " steps", r->checks);
+    return buf;
+}
+
 static void finish_match(struct vcon_replayer *r)
 {
-    snprintf(r->message, sizeof(r->message), "replayed %" PRIu64 " events without divergence",
-             r->events);
+    char note[96];
+    snprintf(r->message, sizeof(r->message), "replayed %" PRIu64 " events without divergence%s",
+             r->events, checked(r, note, sizeof(note)));
     finish(r, VCON_REPLAY_MATCH);
 }
 
@@ -204,10 +215,11 @@ static void finish_match(struct vcon_replayer *r)
 static void finish_truncated(struct vcon_replayer *r)
 {
     const uint64_t delivered = vcon_trace_reader_events(r->reader);
+    char note[96];
     snprintf(r->message, sizeof(r->message),
              "trace truncated after event %" PRIu64 "; replayed %" PRIu64
-             " events without divergence",
-             delivered > 0 ? delivered - 1 : 0, r->events);
+             " events without divergence%s",
+             delivered > 0 ? delivered - 1 : 0, r->events, checked(r, note, sizeof(note)));
     finish(r, VCON_REPLAY_MATCH);
 }
 
@@ -247,6 +259,19 @@ static void diverge_no_call(struct vcon_replayer *r)
     finish(r, VCON_REPLAY_DIVERGED);
 }
 
+/* --check: the devices' state after the top-level event `seq`. */
+static void check_invariants(struct vcon_replayer *r, uint64_t seq, unsigned kind)
+{
+    struct vcon_invariant_failure why;
+    r->checks++;
+    if (vcon_check_rig(r->rig, &why))
+        return;
+    r->div_event = seq;
+    r->div_kind = kind;
+    snprintf(r->message, sizeof(r->message), "invariant violated: %s (%s)", why.name, why.detail);
+    finish(r, VCON_REPLAY_INVARIANT);
+}
+
 static void step(struct vcon_replayer *r)
 {
     const int rc = replay_peek(r);
@@ -260,8 +285,12 @@ static void step(struct vcon_replayer *r)
     } else if (r->options.until != 0 && r->next.seq > r->options.until) {
         finish_until(r);
     } else if (vcon_trace_kind_is_step(r->next.kind)) {
+        const uint64_t seq = r->next.seq;
+        const unsigned kind = r->next.kind;
         replay_feed_input(r);
         finish_if_stopped(r);
+        if (!r->finished && r->options.check)
+            check_invariants(r, seq, kind);
     } else if (replay_skippable(r, r->next.kind)) {
         replay_consume(r, r->next.kind == VCON_TRACE_MEM_READ ? "(passed over)" : NULL);
     } else {
@@ -464,6 +493,12 @@ void vcon_replay_print_report(const struct vcon_replayer *r, FILE *out)
                 vcon_trace_kind_name(r->div_kind));
         fprintf(out, "  %s\n", r->message);
         fprintf(out, "  recorded:\n    %s\n", r->recorded_line);
+        print_context(r, out);
+        break;
+    case VCON_REPLAY_INVARIANT:
+        fprintf(out, "INVARIANT BROKEN after event %" PRIu64 " (%s)\n", r->div_event,
+                vcon_trace_kind_name(r->div_kind));
+        fprintf(out, "  %s\n", r->message);
         print_context(r, out);
         break;
     default:

@@ -4,7 +4,8 @@
  * Exit status: 0 the devices did what the trace recorded (to its end, to
  * the cut of a truncated trace, or to --until), 1 they diverged, 2 the
  * trace could not be replayed (unreadable, damaged, another format version,
- * an invalid META) or the command line is wrong. */
+ * an invalid META) or the command line is wrong, 3 with --check: a state
+ * invariant of a device broke. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -33,12 +34,18 @@ static const char usage[] =
     "                            rebuilt from the guest's writes (image), or image\n"
     "                            when the trace has guest writes (auto, the default)\n"
     "  --until N                 stop before the first top-level event after event N\n"
+    "  --check                   after every top-level event, check the devices'\n"
+    "                            state invariants (those the fuzz targets check:\n"
+    "                            interrupt lines, FIFOs, registers, queues, ports);\n"
+    "                            reproduces a fuzzer's \"invariant violated\" finding\n"
     "  --verbose                 list every event as it is replayed\n"
-    "  --quiet                   print nothing but a divergence or an error\n"
+    "  --quiet                   print nothing but a divergence, a broken\n"
+    "                            invariant or an error\n"
     "  --help                    this text\n"
     "\n"
     "Exit status: 0 match (also at the cut of a truncated trace), 1 divergence,\n"
-    "2 unreadable or invalid trace, or a bad command line.\n";
+    "2 unreadable or invalid trace, or a bad command line, 3 an invariant broke\n"
+    "(--check).\n";
 
 struct args {
     struct vcon_replay_options options;
@@ -116,6 +123,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->options.verbose = stdout;
         } else if (strcmp(arg, "--quiet") == 0) {
             a->quiet = true;
+        } else if (strcmp(arg, "--check") == 0) {
+            a->options.check = true;
         } else if (strcmp(arg, "--mode") == 0) {
             if (value == NULL || parse_mode(value, &a->options.mode) != 0)
                 return bad_usage("--mode takes strict, image or auto, not", value ? value : "nothing");
@@ -146,7 +155,7 @@ static void report(const struct vcon_replayer *r, enum vcon_replay_status status
     vcon_replay_get_result(r, &result);
     if (status == VCON_REPLAY_UNREADABLE)
         fprintf(stderr, "vcon-replay: %s: %s\n", a->path, result.message);
-    else if (a->quiet && status == VCON_REPLAY_DIVERGED)
+    else if (a->quiet && (status == VCON_REPLAY_DIVERGED || status == VCON_REPLAY_INVARIANT))
         fprintf(stderr, "vcon-replay: %s\n", result.message);
     else if (!a->quiet)
         vcon_replay_print_report(r, stdout);

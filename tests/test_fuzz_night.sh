@@ -9,7 +9,9 @@
 #    - the libfuzzer preset, linked with tools/fuzz_report/planted_crash.c
 #      through -Wl,--wrap=vcon_uart_write: a guest write of 0xEE to the
 #      UART's scratch register aborts, in the fuzz targets, their standalone
-#      runners and vcon-replay alike;
+#      runners and vcon-replay alike; and through
+#      -Wl,--wrap=vcon_uart_get_state: with 0xED in the scratch register the
+#      UART's state breaks an invariant (IER bit 7 set);
 #    - the coverage preset, unchanged.
 # 2. Copies corpus/ and adds to the uart seeds an input that makes that
 #    write (the fuzzer finds it by itself as well: its comparison is
@@ -17,7 +19,9 @@
 # 3. Runs `vcon-fuzz-night --seconds 45` on every target and checks:
 #    exit 0; report.md, coverage.png and the coverage HTML are there;
 #    exactly one unique crash, at the planted site, with a minimized trace
-#    that vcon-replay reproduces (checked again here).
+#    that vcon-replay reproduces (checked again here); and the planted
+#    invariant, reported once, with a minimized trace that vcon-replay
+#    --check reproduces (checked again here).
 # 4. Interrupts a second run with SIGINT: it stops its fuzzers, still writes
 #    its report, exits 130 and leaves no process behind.
 # 5. A setup failure (a build folder that does not exist) exits 2 with a
@@ -46,7 +50,7 @@ done
 planted="$scratch/planted"
 mkdir -p "$planted"
 clang -c -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link \
-  "$root/tools/fuzz_report/planted_crash.c" -o "$planted/planted_crash.o"
+  -I "$root/emu/include" "$root/tools/fuzz_report/planted_crash.c" -o "$planted/planted_crash.o"
 rm -f "$planted/libplanted_crash.a"
 ar rcs "$planted/libplanted_crash.a" "$planted/planted_crash.o"
 
@@ -79,7 +83,7 @@ done
 # The archive goes last on each link line (CMAKE_C_STANDARD_LIBRARIES), so
 # that only programs calling vcon_uart_write pull it in.
 build libfuzzer "$scratch/libfuzzer" "$fuzz_programs" \
-  "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write" \
+  "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write,--wrap=vcon_uart_get_state" \
   "-DCMAKE_C_STANDARD_LIBRARIES=$planted/libplanted_crash.a"
 build coverage "$scratch/coverage" "$standalone_programs"
 replay=$(find "$scratch/libfuzzer" -type f -name vcon-replay -perm -u+x | head -n 1)
@@ -99,7 +103,9 @@ mkdir -p "$corpus/uart"
 # inputs with one crash site, which must deduplicate to one crash.
 printf '\x00\x00\x07\xee\x00' > "$corpus/uart/planted-scratch-0x00ee"
 printf '\x00\x00\x07\xee\x01' > "$corpus/uart/planted-scratch-0x01ee"
-for seed in "$corpus"/uart/planted-scratch-*; do
+# The same write of 0xED: the planted invariant.
+printf '\x00\x00\x07\xed\x00' > "$corpus/uart/planted-invariant-0x00ed"
+for seed in "$corpus"/uart/planted-*; do
   if ASAN_OPTIONS=handle_abort=1 "$uart_standalone" "$seed" > "$scratch/planted-seed.log" 2>&1; then
     say "note: $(basename "$seed") no longer reaches the planted crash (fuzz_uart's op" \
         "format changed?): the run has to find it by fuzzing"
@@ -137,12 +143,20 @@ assert "uart" in c["targets"], c["targets"]
 assert c["inputs"] >= 2, "the two planted seeds were not deduplicated into one crash: %d" % c["inputs"]
 # Crashes the other targets really have are findings, not test failures.
 for other in crashes:
-    if other is not c:
+    if other is not c and other is not inv:
         print("test_fuzz_night: note: the run also found %s in %s (%s)"
               % (other["kind"], other["site"], ", ".join(other["targets"])))
 assert c["minimized_trace"], "no minimized trace"
 assert c["reproduced"] is True, "vcon-replay did not reproduce it"
 assert c["replay_command"], "no replay command"
+invariant = "invariant violated: uart regs: IER keeps bits 0-3 only"
+broken = [x for x in crashes if x["kind"] == invariant]
+assert len(broken) == 1, "expected the planted invariant exactly once, got %d: %s" % (
+    len(broken), [x["kind"] for x in crashes])
+inv = broken[0]
+assert inv["minimized_trace"], "no minimized trace for the invariant"
+assert inv["reproduced"] is True, "vcon-replay --check did not reproduce the invariant"
+assert "--check" in inv["replay_command"], inv["replay_command"]
 names = [t["name"] for t in summary["targets"]]
 # Every target is in the report; the one with the planted crash was fuzzed.
 # (Whether the other targets are any good is their own tests' business.)
@@ -172,6 +186,18 @@ set -e
 [ "$rc" -ne 0 ] || die "vcon-replay $mintrace did not crash"
 grep -q "planted_crash" "$scratch/replay.log" || die "vcon-replay crashed elsewhere (see $scratch/replay.log)"
 say "vcon-replay reproduces $mintrace (exit $rc)"
+
+# And the invariant's: vcon-replay --check exits 3 naming it.
+mininv=$(find "$out/crashes" -path "*check_state*" -name crash.min.pcap.zst | head -n 1)
+[ -n "$mininv" ] || die "no crash.min.pcap.zst for the planted invariant"
+set +e
+"$replay" --check "$mininv" > "$scratch/replay-invariant.log" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || die "vcon-replay --check $mininv exited $rc, not 3 (see $scratch/replay-invariant.log)"
+grep -q "invariant violated: uart regs: IER keeps bits 0-3 only" "$scratch/replay-invariant.log" \
+  || die "vcon-replay --check names another invariant (see $scratch/replay-invariant.log)"
+say "vcon-replay --check reproduces $mininv (exit 3)"
 
 # ---- 4. Ctrl-C -------------------------------------------------------------------
 out2="$scratch/out-interrupted"

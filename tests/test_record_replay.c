@@ -30,6 +30,7 @@
 #include "vcon/recorder.h"
 #include "vcon/replayer.h"
 #include "vcon/trace.h"
+#include "vcon/uart.h"
 
 #define UART_CONFIG "-s 1:0,lpc -l com1,stdio"
 #define CONSOLE_CONFIG "-s 3,virtio-console,@stdio:p0,pty:p1"
@@ -493,6 +494,75 @@ static void recorder_that_aborts_leaves_a_trace_that_replays_to_its_cut(void **s
 
 /* ---- golden traces -------------------------------------------------------------------------- */
 
+/* ---- --check: the devices' state invariants during a replay ------------ */
+
+/* This program links with -Wl,--wrap=vcon_uart_get_state
+ * (tests/CMakeLists.txt): while `plant_broken_ier` is set, the UART's
+ * state as the invariant checks read it claims IER bit 7, as a device with
+ * that bug would. */
+static bool plant_broken_ier;
+void __real_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out);
+void __wrap_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out);
+void __wrap_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out)
+{
+    __real_vcon_uart_get_state(uart, out);
+    if (plant_broken_ier)
+        out->ier |= 0x80u;
+}
+
+static void check_finds_every_state_invariant_kept_in_both_sessions(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_replay_options check = {.check = true};
+    const char *const traces[] = {f->uart, f->console};
+    for (unsigned i = 0; i < 2; i++) {
+        struct outcome o;
+        replay_path(traces[i], &check, &o);
+        assert_int_equal(o.status, VCON_REPLAY_MATCH);
+        assert_non_null(strstr(o.message, "; state invariants held after "));
+    }
+}
+
+/* The sequence number of a trace's first top-level event. */
+static uint64_t first_step(const char *path)
+{
+    struct vcon_trace_reader *reader = NULL;
+    struct vcon_trace_event ev;
+    uint64_t seq = 0;
+    assert_int_equal(vcon_trace_reader_open(path, &reader), 0);
+    while (vcon_trace_reader_next(reader, NULL, &ev) == 1) {
+        if (vcon_trace_kind_is_step(ev.kind)) {
+            seq = ev.seq;
+            break;
+        }
+    }
+    vcon_trace_reader_close(reader);
+    assert_true(seq > 0);
+    return seq;
+}
+
+static void check_reports_a_broken_invariant_after_the_first_event(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_replay_options check = {.check = true}, plain = {0};
+    struct vcon_replayer *r = NULL;
+    struct vcon_replay_result res;
+    plant_broken_ier = true;
+    assert_int_equal(vcon_replay_open(f->uart, &check, &r), 0);
+    assert_int_equal(vcon_replay_run(r), VCON_REPLAY_INVARIANT);
+    vcon_replay_get_result(r, &res);
+    plant_broken_ier = false;
+    assert_string_equal(res.message, "invariant violated: uart regs: IER keeps bits 0-3 only (IER 0x80)");
+    assert_int_equal(res.event, first_step(f->uart));
+    vcon_replay_close(r);
+    /* Without --check the same device replays as recorded. */
+    struct outcome o;
+    plant_broken_ier = true;
+    replay_path(f->uart, &plain, &o);
+    plant_broken_ier = false;
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+}
+
 static void every_golden_trace_in_the_corpus_replays_without_divergence(void **state)
 {
     (void)state;
@@ -513,6 +583,10 @@ static void every_golden_trace_in_the_corpus_replays_without_divergence(void **s
         replay_mode(path, VCON_REPLAY_STRICT, &o);
         if (o.status != VCON_REPLAY_MATCH)
             fail_msg("%s (strict): %s", e->d_name, o.message);
+        const struct vcon_replay_options check = {.check = true};
+        replay_path(path, &check, &o);
+        if (o.status != VCON_REPLAY_MATCH)
+            fail_msg("%s (--check): %s", e->d_name, o.message);
         replayed++;
     }
     closedir(d);
@@ -582,6 +656,8 @@ int main(void)
         cmocka_unit_test(recorder_names_a_path_it_cannot_create),
         cmocka_unit_test(recorder_that_aborts_leaves_a_trace_that_replays_to_its_cut),
         cmocka_unit_test(every_golden_trace_in_the_corpus_replays_without_divergence),
+        cmocka_unit_test(check_finds_every_state_invariant_kept_in_both_sessions),
+        cmocka_unit_test(check_reports_a_broken_invariant_after_the_first_event),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1109,15 +1109,18 @@ static void golden_traces_dump_stat_and_dissect_cleanly(void **state)
 /* ---- minimize and to-test ----------------------------------------------- */
 
 /* A stand-in for vcon-replay: a shell script that looks at the candidate
- * with `vcon-trace dump` and "crashes" with a sanitizer-like report when
- * the dump has certain events. */
+ * (its last argument) with `vcon-trace dump` and "crashes" with a
+ * sanitizer-like report when the dump has certain events. `checking` is
+ * true in the script when it was given --check. */
 static const char *write_fake_replay(char *path, size_t size, const char *name, const char *body)
 {
     tmp_path(path, size, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "#!/bin/sh\n"
-               "dump=$('%s' dump \"$1\") || exit 2\n"
+               "checking=false\n"
+               "for arg; do [ \"$arg\" = --check ] && checking=true; trace=$arg; done\n"
+               "dump=$('%s' dump \"$trace\") || exit 2\n"
                "has() { printf '%%s\\n' \"$dump\" | grep -q \"$1\"; }\n"
                "%s\n"
                "echo 'match: replayed without divergence'\n"
@@ -1202,6 +1205,35 @@ static void minimize_reads_a_ubsan_report_without_a_stack(void **state)
     run_free(&r);
 }
 
+/* Under --check only: a broken invariant after the write of 0x41. */
+static const char INVARIANT_NEEDS_ONE_INPUT[] =
+    "if $checking && has 'REG_WRITE pio 0x3f8/1 = 0x41'; then\n"
+    "  echo 'INVARIANT BROKEN after event 1 (REG_WRITE)'\n"
+    "  echo '  invariant violated: uart regs: IER keeps bits 0-3 only (IER 0x80)'\n"
+    "  exit 3\n"
+    "fi";
+
+static void minimize_keeps_the_inputs_a_broken_invariant_needs_under_check(void **state)
+{
+    (void)state;
+    char path[256], out[256], fake[256];
+    write_sample(path, sizeof(path), "invariant.pcap.zst", false);
+    tmp_path(out, sizeof(out), "invariant-min.pcap.zst");
+    write_fake_replay(fake, sizeof(fake), "fake-invariant.sh", INVARIANT_NEEDS_ONE_INPUT);
+    struct run r;
+    /* Without --keep invariant, replays run without --check: no failure. */
+    vt(&r, "minimize", path, "-o", out, "--replay", fake, NULL);
+    assert_int_equal(r.status, 1);
+    assert_contains(r.err, "does not crash or diverge: vcon-replay gives match");
+    run_free(&r);
+    vt(&r, "minimize", path, "-o", out, "--replay", fake, "--keep", "invariant", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "invariant violated: uart regs: IER keeps bits 0-3 only\n");
+    assert_contains(r.out, "kept 1 of 10 inputs");
+    assert_contains(r.out, "verified: invariant violated: uart regs: IER keeps bits 0-3 only\n");
+    run_free(&r);
+}
+
 static void minimize_refuses_a_trace_that_does_not_fail_as_asked(void **state)
 {
     (void)state;
@@ -1262,7 +1294,7 @@ static void minimize_and_to_test_need_a_replayer_and_arguments(void **state)
     run_free(&r);
     vt(&r, "minimize", path, "-o", out, "--keep", "hang", NULL);
     assert_int_equal(r.status, 2);
-    assert_contains(r.err, "--keep 'hang': expected crash or divergence");
+    assert_contains(r.err, "--keep 'hang': expected crash, divergence or invariant");
     run_free(&r);
     vt(&r, "to-test", path, "-o", out, NULL);
     assert_int_equal(r.status, 2);
@@ -1509,6 +1541,7 @@ int main(void)
         cmocka_unit_test(golden_traces_dump_stat_and_dissect_cleanly),
         cmocka_unit_test(minimize_keeps_the_inputs_a_crash_needs_at_the_same_site),
         cmocka_unit_test(minimize_reads_a_ubsan_report_without_a_stack),
+        cmocka_unit_test(minimize_keeps_the_inputs_a_broken_invariant_needs_under_check),
         cmocka_unit_test(minimize_refuses_a_trace_that_does_not_fail_as_asked),
         cmocka_unit_test(minimize_gives_up_on_a_replay_past_the_time_limit),
         cmocka_unit_test(minimize_and_to_test_need_a_replayer_and_arguments),

@@ -14,7 +14,9 @@
  *   - crash: the sanitizer's report names the same crash site, the first
  *     stack frame in the project's code ("FUNCTION file:line");
  *   - divergence: vcon-replay exits 1 and reports a divergence at an event
- *     of the same kind.
+ *     of the same kind;
+ *   - invariant (--keep invariant, which replays with --check): vcon-replay
+ *     exits 3 and names the same broken state invariant.
  * Removing a chunk usually makes the devices behave differently later, so
  * most candidates diverge early and are rejected; what remains is the
  * inputs the failure needs. In image mode (the trace has GUEST_MEM_WRITE
@@ -30,19 +32,21 @@
 #include "trace_tool.h"
 
 static const char minimize_help[] =
-    "usage: vcon-trace minimize FILE -o OUT [--keep crash|divergence] [--replay PATH]\n"
+    "usage: vcon-trace minimize FILE -o OUT [--keep crash|divergence|invariant]\n"
+    "                           [--replay PATH]\n"
     "                           [--timeout SECONDS] [--max-runs N] [-v]\n"
     "\n"
     "Writes to OUT the smallest trace found that still fails like FILE when\n"
     "vcon-replay replays it: a crash at the same site (the first stack frame in\n"
-    "the project's code of the sanitizer's report), or a divergence at an event\n"
-    "of the same kind. Delta debugging removes top-level inputs, each with the\n"
+    "the project's code of the sanitizer's report), a divergence at an event\n"
+    "of the same kind, or (--keep invariant) the same broken state invariant\n"
+    "under vcon-replay --check. Delta debugging removes top-level inputs, each with the\n"
     "events that follow it up to the next input; META and END stay. OUT is\n"
     "replayed once more at the end to verify it.\n"
     "\n"
     "  -o OUT             the minimized trace (.pcap: uncompressed, else zstd)\n"
-    "  --keep KIND        crash or divergence: the failure to keep (default:\n"
-    "                     whichever FILE shows)\n"
+    "  --keep KIND        crash, divergence or invariant: the failure to keep\n"
+    "                     (default: whichever FILE shows without --check)\n"
     "  --replay PATH      the vcon-replay to run (default: beside vcon-trace,\n"
     "                     else in PATH)\n"
     "  --timeout SECONDS  a replay running longer counts as no failure (default 60)\n"
@@ -189,11 +193,12 @@ fail:
     return -1;
 }
 
-/* For a divergence: nothing after the chunk that holds the divergence is
- * ever replayed, so try without it first. */
+/* For a divergence or a broken invariant: nothing after the chunk that
+ * holds the event where it showed is ever replayed, so try without it
+ * first. */
 static int drop_after_divergence(struct minimizer *m, size_t *set, size_t *n)
 {
-    if (m->want.kind != TOOL_OUTCOME_DIVERGED)
+    if (m->want.kind != TOOL_OUTCOME_DIVERGED && m->want.kind != TOOL_OUTCOME_INVARIANT)
         return 0;
     size_t last = *n;
     for (size_t i = 0; i < *n; i++) {
@@ -246,8 +251,10 @@ static int parse(int argc, char **argv, struct minimize_args *a)
     a->file = operands[0];
     if (!a->out)
         return tool_usage_error(cmd, "-o OUT is required");
-    if (a->keep && strcmp(a->keep, "crash") != 0 && strcmp(a->keep, "divergence") != 0)
-        return tool_usage_error(cmd, "--keep '%s': expected crash or divergence", a->keep);
+    if (a->keep && strcmp(a->keep, "crash") != 0 && strcmp(a->keep, "divergence") != 0 &&
+        strcmp(a->keep, "invariant") != 0)
+        return tool_usage_error(cmd, "--keep '%s': expected crash, divergence or invariant",
+                                a->keep);
     return 0;
 }
 
@@ -263,14 +270,19 @@ static int minimize(struct minimizer *m, const struct minimize_args *a)
         tool_error(m->cmd, "%s: vcon-replay cannot read it (exit status 2)", a->file);
         return TOOL_EXIT_ERROR;
     }
-    bool is_crash = m->want.kind == TOOL_OUTCOME_CRASH;
-    bool is_divergence = m->want.kind == TOOL_OUTCOME_DIVERGED;
-    if ((!is_crash && !is_divergence) || (a->keep && strcmp(a->keep, "crash") == 0 && !is_crash) ||
-        (a->keep && strcmp(a->keep, "divergence") == 0 && !is_divergence)) {
-        tool_error(m->cmd, "%s does not %s: vcon-replay gives %s", a->file,
-                   a->keep ? (strcmp(a->keep, "crash") == 0 ? "crash" : "diverge")
-                           : "crash or diverge",
-                   what);
+    const bool is_crash = m->want.kind == TOOL_OUTCOME_CRASH;
+    const bool is_divergence = m->want.kind == TOOL_OUTCOME_DIVERGED;
+    const bool is_invariant = m->want.kind == TOOL_OUTCOME_INVARIANT;
+    const char *asked = !a->keep ? "crash or diverge"
+                        : strcmp(a->keep, "crash") == 0      ? "crash"
+                        : strcmp(a->keep, "divergence") == 0 ? "diverge"
+                                                             : "break an invariant";
+    if ((!is_crash && !is_divergence && !is_invariant) ||
+        (a->keep && strcmp(a->keep, "crash") == 0 && !is_crash) ||
+        (a->keep && strcmp(a->keep, "divergence") == 0 && !is_divergence) ||
+        (a->keep && strcmp(a->keep, "invariant") == 0 && !is_invariant)) {
+        tool_error(m->cmd, "%s does not %s: vcon-replay%s gives %s", a->file, asked,
+                   m->rp.check ? " --check" : "", what);
         return TOOL_EXIT_DIFFERENT;
     }
     printf("%s: %zu events, %zu inputs; %s\n", a->file, m->trace.nr_events + 2, m->nr_chunks,
@@ -353,6 +365,7 @@ int trace_cmd_minimize(int argc, char **argv)
     if (tool_replayer_init(m.cmd, a.replay, (unsigned)timeout, &m.rp) < 0)
         goto out;
     m.rp.verbose = false;
+    m.rp.check = a.keep != NULL && strcmp(a.keep, "invariant") == 0;
     snprintf(m.candidate, sizeof(m.candidate), "%s/candidate.pcap", m.rp.scratch);
     status = minimize(&m, &a);
     tool_replayer_cleanup(&m.rp);

@@ -305,6 +305,23 @@ static bool parse_divergence(const char *text, struct tool_outcome *o)
     return true;
 }
 
+/* "INVARIANT BROKEN after event N (KIND)" and "  invariant violated: NAME
+ * (values)" in vcon-replay --check's report. */
+static bool parse_invariant(const char *text, struct tool_outcome *o)
+{
+    const char *at = strstr(text, "INVARIANT BROKEN after event ");
+    const char *p = strstr(text, "invariant violated: ");
+    if (!p)
+        return false;
+    if (at)
+        o->div_event = strtoull(at + strlen("INVARIANT BROKEN after event "), NULL, 10);
+    p += strlen("invariant violated: ");
+    const char *end = strstr(p, " (");
+    const size_t n = end ? (size_t)(end - p) : strcspn(p, "\n");
+    snprintf(o->invariant, sizeof(o->invariant), "%.*s", (int)n, p);
+    return true;
+}
+
 /* ---- running it ------------------------------------------------------------ */
 
 /* The output of a run, NUL-terminated; of a longer one only its last
@@ -398,8 +415,9 @@ int tool_run_replay(const char *cmd, const struct tool_replayer *rp, const char 
         if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
             dup2(err, 2) < 0)
             _exit(127);
-        char *const argv[] = {(char *)rp->path, (char *)trace, NULL};
-        execv(rp->path, argv);
+        char *const plain[] = {(char *)rp->path, (char *)trace, NULL};
+        char *const checking[] = {(char *)rp->path, "--check", (char *)trace, NULL};
+        execv(rp->path, rp->check ? checking : plain);
         _exit(127);
     }
     bool timed_out;
@@ -435,6 +453,8 @@ int tool_run_replay(const char *cmd, const struct tool_replayer *rp, const char 
         o->kind = TOOL_OUTCOME_DIVERGED;
     } else if (o->status == 2) {
         o->kind = TOOL_OUTCOME_UNREADABLE;
+    } else if (o->status == 3 && parse_invariant(out, o)) {
+        o->kind = TOOL_OUTCOME_INVARIANT;
     } else {
         o->kind = TOOL_OUTCOME_OTHER;
     }
@@ -452,6 +472,8 @@ bool tool_same_failure(const struct tool_outcome *a, const struct tool_outcome *
         return strcmp(a->crash_site, b->crash_site) == 0;
     case TOOL_OUTCOME_DIVERGED:
         return strcmp(a->div_kind, b->div_kind) == 0;
+    case TOOL_OUTCOME_INVARIANT:
+        return strcmp(a->invariant, b->invariant) == 0;
     case TOOL_OUTCOME_OTHER:
         return a->status == b->status;
     default:
@@ -476,6 +498,9 @@ void tool_describe_outcome(const struct tool_outcome *o, char *buf, size_t size)
         break;
     case TOOL_OUTCOME_HANG:
         snprintf(buf, size, "no answer within the time limit");
+        break;
+    case TOOL_OUTCOME_INVARIANT:
+        snprintf(buf, size, "invariant violated: %s", o->invariant);
         break;
     default:
         snprintf(buf, size, "exit status %d", o->status);

@@ -122,15 +122,17 @@ enum tool_outcome_kind {
     TOOL_OUTCOME_CRASH,          /* a sanitizer report, or killed by a signal */
     TOOL_OUTCOME_HANG,           /* killed after the time limit */
     TOOL_OUTCOME_OTHER,          /* any other exit status */
+    TOOL_OUTCOME_INVARIANT,      /* exit 3 (--check) and an INVARIANT BROKEN report */
 };
 
 struct tool_outcome {
     enum tool_outcome_kind kind;
     int status;          /* exit status, or 128 + signal */
-    uint64_t div_event;  /* DIVERGED: the event named in the report */
+    uint64_t div_event;  /* DIVERGED, INVARIANT: the event named in the report */
     char div_kind[32];   /* DIVERGED: its kind, e.g. "READ_RESULT" */
     char crash_type[96]; /* CRASH: "AddressSanitizer: heap-buffer-overflow", "signal 11" */
     char crash_site[512]; /* CRASH: "FUNCTION FILE:LINE" of the first frame in our code */
+    char invariant[160];  /* INVARIANT: its name */
 };
 
 /* A vcon-replay to run and a scratch folder for its output. */
@@ -139,6 +141,7 @@ struct tool_replayer {
     char scratch[256]; /* created by tool_replayer_init, removed by _cleanup */
     unsigned timeout_s;
     bool verbose; /* print each run's command on stderr */
+    bool check;   /* run vcon-replay --check (state invariants) */
 };
 
 /* Finds vcon-replay (`given`, else beside this executable, else in PATH)

@@ -10,12 +10,19 @@
  * write through the same wrapped build, aborts at the same place. Being a
  * linker wrap, it needs no change to emu/ and no macro in the sources.
  *
- * __real_vcon_uart_write is weak so that programs without the UART
+ * A second plant breaks a state invariant instead of crashing: linked with
+ * -Wl,--wrap=vcon_uart_get_state too, the UART's state as the fuzz targets'
+ * checks and vcon-replay --check read it claims IER bit 7 set while the
+ * scratch register holds 0xED. The fuzz target reports "invariant violated:
+ * uart regs: IER keeps bits 0-3 only", and vcon-replay --check must report
+ * the same from the trace.
+ *
+ * The __real_ functions are weak so that programs without the UART
  * (vcon-trace) still link. */
 #include <stdint.h>
 #include <stdlib.h>
 
-struct vcon_uart;
+#include "vcon/uart.h"
 
 int __real_vcon_uart_write(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t value)
     __attribute__((weak));
@@ -32,4 +39,15 @@ int __wrap_vcon_uart_write(struct vcon_uart *uart, unsigned offset, unsigned siz
     if (offset == 7u && (value & 0xFFu) == 0xEEu)
         planted_crash();
     return __real_vcon_uart_write(uart, offset, size, value);
+}
+
+void __real_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out)
+    __attribute__((weak));
+void __wrap_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out);
+
+void __wrap_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out)
+{
+    __real_vcon_uart_get_state(uart, out);
+    if (out->scr == 0xEDu)
+        out->ier |= 0x80u;
 }

@@ -66,6 +66,15 @@ static inline unsigned vcon_console_tx_queue(unsigned port)
 }
 #define VCON_CONSOLE_CTRL_RX_QUEUE 2u
 #define VCON_CONSOLE_CTRL_TX_QUEUE 3u
+/* The port whose transmit queue `queue` is: true with *port set, or false
+ * for a receive or control queue. */
+static inline bool vcon_console_queue_is_tx(unsigned queue, unsigned *port)
+{
+    if (queue != 1u && (queue < 4u || queue % 2u == 0))
+        return false;
+    *port = queue == 1u ? 0u : (queue - 3u) / 2u;
+    return true;
+}
 
 struct vcon_console_port_config {
     bool present;   /* plugged at creation (others can be hot-plugged) */

@@ -117,6 +117,8 @@ void vcon_uart_set_modem_lines(struct vcon_uart *uart, uint8_t msr_lines);
 
 void vcon_uart_get_stats(const struct vcon_uart *uart, struct vcon_uart_stats *out);
 void vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out);
+/* The configuration it was created with, FIFO sizes as they were given. */
+void vcon_uart_get_config(const struct vcon_uart *uart, struct vcon_uart_config *out);
 
 /* Register bits. */
 #define VCON_UART_IER_ERBFI 0x01u /* received data available */

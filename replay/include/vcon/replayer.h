@@ -40,6 +40,7 @@ enum vcon_replay_status {
     VCON_REPLAY_MATCH = 0,      /* to the end, the cut of a truncated trace, or --until */
     VCON_REPLAY_DIVERGED = 1,   /* the device did something else than recorded */
     VCON_REPLAY_UNREADABLE = 2, /* bad file, damaged, unknown version, bad META */
+    VCON_REPLAY_INVARIANT = 3,  /* with `check`: a state invariant of a device broke */
 };
 
 struct vcon_replay_options {
@@ -48,6 +49,10 @@ struct vcon_replay_options {
     uint64_t until;
     /* Non-NULL: every event, as it is replayed, one line each. */
     FILE *verbose;
+    /* After every top-level event, check the devices' state invariants
+     * (harness/invariants.h, the same the fuzz targets check); the first
+     * broken one stops the replay with VCON_REPLAY_INVARIANT. */
+    bool check;
 };
 
 /* What the run came to, for tests and tools. */
@@ -57,11 +62,13 @@ struct vcon_replay_result {
     uint64_t events;             /* events replayed, META and END not counted */
     bool truncated;              /* the trace ends without END */
     bool stopped_early;          /* --until */
-    /* Divergence: the event where it was seen, and its kind. */
+    /* Divergence or broken invariant: the event where it was seen (an
+     * invariant: the event after which it was), and its kind. */
     uint64_t event;
     unsigned kind;
-    /* The one-line explanation: the divergence, or why the trace is
-     * unreadable, or the match summary. */
+    /* The one-line explanation: the divergence, the broken invariant
+     * ("invariant violated: NAME (values)"), why the trace is unreadable,
+     * or the match summary. */
     const char *message;
 };
 
