@@ -188,8 +188,15 @@ grep -q "planted_crash" "$scratch/replay.log" || die "vcon-replay crashed elsewh
 say "vcon-replay reproduces $mintrace (exit $rc)"
 
 # And the invariant's: vcon-replay --check exits 3 naming it.
-mininv=$(find "$out/crashes" -path "*check_state*" -name crash.min.pcap.zst | head -n 1)
-[ -n "$mininv" ] || die "no crash.min.pcap.zst for the planted invariant"
+mininv=$(python3 - "$out/summary.json" "$root" <<'EOF'
+import json, os, sys
+summary = json.load(open(sys.argv[1]))
+for c in summary["crashes"]:
+    if c["kind"] == "invariant violated: uart regs: IER keeps bits 0-3 only" and c["minimized_trace"]:
+        print(os.path.join(sys.argv[2], c["minimized_trace"]))
+EOF
+)
+[ -n "$mininv" ] && [ -f "$mininv" ] || die "no minimized trace for the planted invariant"
 set +e
 "$replay" --check "$mininv" > "$scratch/replay-invariant.log" 2>&1
 rc=$?
