@@ -51,6 +51,33 @@ static const struct tool_option *find_option(const struct tool_option *options, 
     return NULL;
 }
 
+int tool_args_one_trace(const char *cmd, int argc, char **argv, const struct tool_option *options,
+                        const char *help, const char **path)
+{
+    const char *operands[1];
+    size_t nr;
+    const int rc = tool_parse_args(cmd, argc, argv, options, operands, 1, &nr);
+    if (rc == 1) {
+        fputs(help, stdout);
+        return TOOL_EXIT_OK;
+    }
+    if (rc != 0)
+        return rc;
+    if (nr != 1)
+        return tool_usage_error(cmd, "expected one trace file");
+    *path = operands[0];
+    return -1;
+}
+
+int tool_finish_output(const char *cmd, int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        tool_error(cmd, "writing the output failed");
+        return TOOL_EXIT_ERROR;
+    }
+    return status;
+}
+
 int tool_parse_args(const char *cmd, int argc, char **argv, const struct tool_option *options,
                     const char **operands, size_t max_operands, size_t *nr_operands)
 {

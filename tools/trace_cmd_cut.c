@@ -113,17 +113,10 @@ int trace_cmd_cut(int argc, char **argv)
         {.name = "--output", .takes_value = true, .value = &out},
         {0},
     };
-    const char *operands[1];
-    size_t nr;
-    int rc = tool_parse_args(cmd, argc, argv, options, operands, 1, &nr);
-    if (rc == 1) {
-        fputs(cut_help, stdout);
-        return TOOL_EXIT_OK;
-    }
-    if (rc != 0)
+    const char *path;
+    int rc = tool_args_one_trace(cmd, argc, argv, options, cut_help, &path);
+    if (rc >= 0)
         return rc;
-    if (nr != 1)
-        return tool_usage_error(cmd, "expected one trace file");
     if (!out)
         return tool_usage_error(cmd, "-o OUT is required");
     struct cut_range range = {.from = 1, .to = UINT64_MAX};
@@ -142,7 +135,7 @@ int trace_cmd_cut(int argc, char **argv)
         return TOOL_EXIT_ERROR;
     }
     uint64_t copied = 0;
-    int status = copy_range(cmd, operands[0], out, temp, &range, &copied);
+    int status = copy_range(cmd, path, out, temp, &range, &copied);
     if (status == TOOL_EXIT_OK && rename(temp, out) != 0) {
         tool_error(cmd, "%s: %s", out, strerror(errno));
         status = TOOL_EXIT_ERROR;
@@ -152,7 +145,7 @@ int trace_cmd_cut(int argc, char **argv)
     else
         printf("wrote %s: %" PRIu64 " of the events of %s, numbered 1..%" PRIu64
                " between META and END\n",
-               out, copied, operands[0], copied);
+               out, copied, path, copied);
     free(temp);
     return status;
 }

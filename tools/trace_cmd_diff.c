@@ -161,9 +161,5 @@ int trace_cmd_diff(int argc, char **argv)
         vcon_trace_reader_close(a.r);
     if (b.r)
         vcon_trace_reader_close(b.r);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        tool_error(cmd, "writing the output failed");
-        status = TOOL_EXIT_ERROR;
-    }
-    return status;
+    return tool_finish_output(cmd, status);
 }

@@ -25,18 +25,10 @@ int trace_cmd_dump(int argc, char **argv)
         {.name = "--full", .flag = &full},
         {0},
     };
-    const char *operands[1];
-    size_t nr;
-    int rc = tool_parse_args(cmd, argc, argv, options, operands, 1, &nr);
-    if (rc == 1) {
-        fputs(dump_help, stdout);
-        return TOOL_EXIT_OK;
-    }
-    if (rc != 0)
+    const char *path;
+    int rc = tool_args_one_trace(cmd, argc, argv, options, dump_help, &path);
+    if (rc >= 0)
         return rc;
-    if (nr != 1)
-        return tool_usage_error(cmd, "expected one trace file");
-    const char *path = operands[0];
 
     struct vcon_trace_reader *r = tool_open_reader(cmd, path);
     if (!r)
@@ -61,9 +53,5 @@ int trace_cmd_dump(int argc, char **argv)
         status = TOOL_EXIT_ERROR;
     }
     vcon_trace_reader_close(r);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        tool_error(cmd, "writing the output failed");
-        status = TOOL_EXIT_ERROR;
-    }
-    return status;
+    return tool_finish_output(cmd, status);
 }

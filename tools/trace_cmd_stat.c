@@ -90,18 +90,10 @@ static void print_summary(const char *path, const struct stat_totals *s,
 int trace_cmd_stat(int argc, char **argv)
 {
     const char *cmd = argv[0];
-    const char *operands[1];
-    size_t nr;
-    int rc = tool_parse_args(cmd, argc, argv, NULL, operands, 1, &nr);
-    if (rc == 1) {
-        fputs(stat_help, stdout);
-        return TOOL_EXIT_OK;
-    }
-    if (rc != 0)
+    const char *path;
+    int rc = tool_args_one_trace(cmd, argc, argv, NULL, stat_help, &path);
+    if (rc >= 0)
         return rc;
-    if (nr != 1)
-        return tool_usage_error(cmd, "expected one trace file");
-    const char *path = operands[0];
 
     struct vcon_trace_reader *r = tool_open_reader(cmd, path);
     if (!r)
@@ -134,9 +126,5 @@ int trace_cmd_stat(int argc, char **argv)
         status = TOOL_EXIT_ERROR;
     }
     vcon_trace_reader_close(r);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        tool_error(cmd, "writing the output failed");
-        status = TOOL_EXIT_ERROR;
-    }
-    return status;
+    return tool_finish_output(cmd, status);
 }

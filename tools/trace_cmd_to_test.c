@@ -335,18 +335,9 @@ int trace_cmd_to_test(int argc, char **argv)
         {.name = "--force", .flag = &a.force},
         {0},
     };
-    const char *operands[1];
-    size_t nr;
-    int rc = tool_parse_args(cmd, argc, argv, options, operands, 1, &nr);
-    if (rc == 1) {
-        fputs(to_test_help, stdout);
-        return TOOL_EXIT_OK;
-    }
-    if (rc != 0)
+    int rc = tool_args_one_trace(cmd, argc, argv, options, to_test_help, &a.file);
+    if (rc >= 0)
         return rc;
-    if (nr != 1)
-        return tool_usage_error(cmd, "expected one trace file");
-    a.file = operands[0];
     if (!a.out)
         return tool_usage_error(cmd, "-o tests/regress_NAME.c is required");
     if (a.expect && strcmp(a.expect, "match") != 0 && strcmp(a.expect, "divergence") != 0)

@@ -54,6 +54,16 @@ struct tool_option {
 int tool_parse_args(const char *cmd, int argc, char **argv, const struct tool_option *options,
                     const char **operands, size_t max_operands, size_t *nr_operands);
 
+/* The start of a subcommand that takes one trace: parses argv, prints
+ * `help` for --help. Returns -1 with *path set to go on, or the exit status
+ * (TOOL_EXIT_OK after the help, TOOL_EXIT_ERROR after a usage message). */
+int tool_args_one_trace(const char *cmd, int argc, char **argv, const struct tool_option *options,
+                        const char *help, const char **path);
+
+/* The end of a subcommand that wrote to stdout: `status`, or
+ * TOOL_EXIT_ERROR (after a message) when the output could not be written. */
+int tool_finish_output(const char *cmd, int status);
+
 /* A non-negative decimal (or 0x-hex) number; false for anything else. */
 bool tool_parse_u64(const char *s, uint64_t *out);
 
