@@ -193,8 +193,10 @@ static bool name_taken(const struct console_port *ports, unsigned nr, unsigned e
 static int check_config(const struct vcon_console_config *config, const struct vcon_host *host)
 {
     unsigned qsize;
+    /* msi_send: the transport needs it; checked here so that a bad host
+     * is refused before anything is allocated. */
     if (!config || !host || !host->mem_read || !host->mem_write || !host->irq_set_level ||
-        !host->backend_read || !host->backend_write)
+        !host->msi_send || !host->backend_read || !host->backend_write)
         return -EINVAL;
     if (config->max_ports < 1 || config->max_ports > VCON_CONSOLE_MAX_PORTS)
         return -EINVAL;

@@ -417,6 +417,11 @@ static void create_refuses_invalid_configurations(void **state)
     cfg = make_config(2, 1);
     cfg.port[2].present = true; /* beyond max_ports */
     assert_int_equal(vcon_console_create(&cfg, &f->host, &c), -EINVAL);
+    /* A host the transport cannot use is refused before any allocation. */
+    cfg = make_config(2, 1);
+    struct vcon_host no_msi = f->host;
+    no_msi.msi_send = NULL;
+    assert_int_equal(vcon_console_create(&cfg, &no_msi, &c), -EINVAL);
     assert_null(c);
 
     /* Unnamed ports may share the empty name; queue_size 0 means 64. */
