@@ -141,11 +141,6 @@ assert len(planted) == 1, "expected the planted crash exactly once, got %d: %s" 
 c = planted[0]
 assert "uart" in c["targets"], c["targets"]
 assert c["inputs"] >= 2, "the two planted seeds were not deduplicated into one crash: %d" % c["inputs"]
-# Crashes the other targets really have are findings, not test failures.
-for other in crashes:
-    if other is not c and other is not inv:
-        print("test_fuzz_night: note: the run also found %s in %s (%s)"
-              % (other["kind"], other["site"], ", ".join(other["targets"])))
 assert c["minimized_trace"], "no minimized trace"
 assert c["reproduced"] is True, "vcon-replay did not reproduce it"
 assert c["replay_command"], "no replay command"
@@ -157,6 +152,11 @@ inv = broken[0]
 assert inv["minimized_trace"], "no minimized trace for the invariant"
 assert inv["reproduced"] is True, "vcon-replay --check did not reproduce the invariant"
 assert "--check" in inv["replay_command"], inv["replay_command"]
+# Crashes the other targets really have are findings, not test failures.
+for other in crashes:
+    if other is not c and other is not inv:
+        print("test_fuzz_night: note: the run also found %s in %s (%s)"
+              % (other["kind"], other["site"], ", ".join(other["targets"])))
 names = [t["name"] for t in summary["targets"]]
 # Every target is in the report; the one with the planted crash was fuzzed.
 # (Whether the other targets are any good is their own tests' business.)
@@ -169,8 +169,8 @@ expected = sorted(f[5:-2] for f in os.listdir(folder)
 assert sorted(names) == expected, (names, expected)
 uart = next(t for t in summary["targets"] if t["name"] == "uart")
 assert uart["execs"] > 0 and uart["corpus_after"] > 0, uart
-print("test_fuzz_night: 1 unique crash at %s, %d input(s); targets %s"
-      % (c["site"], c["inputs"], ", ".join(names)))
+print("test_fuzz_night: the planted crash at %s, %d input(s), and the planted invariant at %s; "
+      "targets %s" % (c["site"], c["inputs"], inv["site"], ", ".join(names)))
 EOF
 grep -q "^### [0-9]*\. .* in planted_crash tools/fuzz_report/planted_crash.c:" "$out/report.md" \
   || die "report.md does not list the planted crash"
