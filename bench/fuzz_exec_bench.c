@@ -45,7 +45,7 @@
 extern char **environ;
 
 static const char *const all_targets[] = {"uart",    "virtq",        "console_ctrl", "console",
-                                          "options", "trace_reader", "replay"};
+                                          "options", "api", "trace_reader", "replay"};
 
 static double now(void)
 {

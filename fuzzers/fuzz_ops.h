@@ -68,7 +68,6 @@ enum fzo_mode {
     FZO_CONSOLE_OPTIONS = 2,
     FZO_RIG = 3,
     FZO_ALL = 4,
-    FZO_CREATE = 5, /* the creation calls and host-facing API: fuzz_options_api.c */
 };
 /* Mode byte bits 3-4: the error buffer: 256 bytes, none, 1 byte, 17 bytes. */
 #define FZO_ERR_NONE (1u << 3)

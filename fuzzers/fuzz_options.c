@@ -2,15 +2,13 @@
  * docs/console.md "Options") and the rig's command-line parser.
  *
  * Input: a mode byte, then text. Mode bits 0-2 pick the parser (fuzz_ops.h):
- *   0, 6, 7 a command line: lines of the text are -s (first byte even) or
+ *   0, 5-7  a command line: lines of the text are -s (first byte even) or
  *           -l (odd) arguments, then vcon_dm_config_check, then every
  *           virtio-console's options through vcon_console_parse_options;
  *   1       vcon_dm_parse_uart_backend;
  *   2       vcon_console_parse_options;
  *   3       vcon_rig_create (the rig's own syntax: tokens separated by blanks);
- *   4       vcon_dm_com_resources and every parser once on the whole text;
- *   5       the devices' creation calls and host-facing API, with binary
- *           arguments (fuzz_options_api.c).
+ *   4       vcon_dm_com_resources and every parser once on the whole text.
  * Mode bits 3-4 pick the size of the error buffer: 256, none (NULL, 0), 1
  * or 17 bytes. Every parser gets NUL-terminated heap copies, exactly sized.
  *
@@ -31,7 +29,6 @@
 
 #include "fuzz_common.h"
 #include "fuzz_ops.h"
-#include "fuzz_options_api.h"
 #include "vcon/console.h"
 #include "vcon/dm_options.h"
 
@@ -335,9 +332,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     vcon_fuzz_set_op(0, "parse");
     switch (mode & 7u) {
-    case FZO_CREATE:
-        fuzz_options_api(data + 1, size - 1);
-        break;
     case FZO_UART_BACKEND:
         parse_backend(text, len, &e);
         break;

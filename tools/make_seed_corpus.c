@@ -1426,24 +1426,21 @@ static void opt(const char *name, unsigned mode, const char *text)
     put_str(b, text);
 }
 
-/* fuzz_options mode 5 (fuzzers/fuzz_options_api.c): the creation calls
- * and host-facing API with binary arguments. */
+/* fuzz_api (fuzzers/fuzz_api.c): the creation calls and host-facing API
+ * with binary arguments. */
 static void api_seeds(void)
 {
     const unsigned every_callback = 0x7F, timers_half_set = 0x80 | 0x3F;
-    struct buf *b = seed("options", "api-uart");
-    put8(b, FZO_CREATE);
+    struct buf *b = seed("api", "uart");
     put8(b, every_callback);
     put8(b, 0); put8(b, 0); put8(b, 1); put8(b, 0); put16(b, 0); put16(b, 64);
     put8(b, 0); put8(b, 1); put8(b, 1); put8(b, 2); put16(b, 9000); put16(b, 0);
-    b = seed("options", "api-uart-half-timers");
-    put8(b, FZO_CREATE);
+    b = seed("api", "uart-half-timers");
     put8(b, timers_half_set);
     put8(b, 0); put8(b, 1); put8(b, 0); put8(b, 0); put16(b, 16); put16(b, 0);
 
     /* Two ports, then port calls: add, remove, resize, get, past the end. */
-    b = seed("options", "api-console");
-    put8(b, FZO_CREATE);
+    b = seed("api", "console");
     put8(b, every_callback);
     put8(b, 1); put8(b, 2); put16(b, 6); put16(b, 3); put8(b, 0);
     put8(b, 8);
@@ -1452,8 +1449,7 @@ static void api_seeds(void)
     put8(b, 1); put8(b, 17); put16(b, 7); put16(b, 1); put8(b, 4); put8(b, 0);
     put8(b, 1); put8(b, 4); put16(b, 5); put16(b, 5); put8(b, 2); put8(b, 0);
 
-    b = seed("options", "api-virtio-pci");
-    put8(b, FZO_CREATE);
+    b = seed("api", "virtio-pci");
     put8(b, every_callback);
     put8(b, 2); put8(b, 3); put16(b, 6); put16(b, 8); put8(b, 0);
     put8(b, 6);
@@ -1464,22 +1460,19 @@ static void api_seeds(void)
     put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 400); put8(b, 0); put8(b, 0);
     put8(b, 2); put8(b, 1); put16(b, 6); put16(b, 0); put8(b, 1); put8(b, 0);
 
-    b = seed("options", "api-virtq");
-    put8(b, FZO_CREATE);
+    b = seed("api", "virtq");
     put8(b, every_callback);
     put8(b, 3); put16(b, 64); put32(b, 1); put8(b, 0);
     put8(b, 5);
     put8(b, 0x23); put8(b, 0x55); put8(b, 0x9A); put8(b, 0x40); put8(b, 0x1F);
-    b = seed("options", "api-virtq-bad");
-    put8(b, FZO_CREATE);
+    b = seed("api", "virtq-bad");
     put8(b, 0x04);
     put8(b, 3); put16(b, 48); put32(b, 2); put8(b, 1); put8(b, 0);
     put8(b, 3); put16(b, 2048); put32(b, 0); put8(b, 0); put8(b, 0);
 
     /* Each allocation of a valid creation failing in turn (the selector
      * carries which: (selector / 5) % 8). */
-    b = seed("options", "api-out-of-memory");
-    put8(b, FZO_CREATE);
+    b = seed("api", "out-of-memory");
     put8(b, every_callback);
     for (unsigned nth = 1; nth <= 5; nth++) {
         put8(b, 0 + 5 * nth); put8(b, 1); put8(b, 0); put8(b, 0); put16(b, 0); put16(b, 0);
@@ -1487,8 +1480,7 @@ static void api_seeds(void)
         put8(b, 2 + 5 * nth); put8(b, 2); put16(b, 6); put16(b, 8); put8(b, 0); put8(b, 0);
     }
 
-    b = seed("options", "api-parsers");
-    put8(b, FZO_CREATE);
+    b = seed("api", "parsers");
     put8(b, 0);
     put8(b, 4);
 }
@@ -1532,7 +1524,6 @@ static void option_seeds(void)
     opt("rig-errors", FZO_RIG | FZO_ERR_17, "-s 1:0,lpc --uart-profile 16550b -l com1,stdio");
     opt("rig-queue-size", FZO_RIG, "--console-queue-size 1000 -s 3,virtio-console,pty:x");
     opt("all-parsers", FZO_ALL, "com1,stdio");
-    api_seeds();
 }
 
 /* ---- trace seeds -------------------------------------------------------------- */
@@ -2026,7 +2017,7 @@ static void trace_dict(const char *target)
 /* ---- writing and checking ------------------------------------------------------ */
 
 static const char *const targets[] = {"uart", "virtq", "console_ctrl", "console", "options",
-                                      "trace_reader", "replay"};
+                                      "api", "trace_reader", "replay"};
 
 /* Two traces with the same events (compressed files are compared by
  * content: zstd's bytes may differ between library versions). */
@@ -2179,6 +2170,7 @@ static void generate_all(void)
     virtq_from_guest_ring(true, true, "guest-ring-indirect-event-idx");
     virtq_edge_cases();
     option_seeds();
+    api_seeds();
     trace_seeds();
     uart_dict();
     virtq_dict();
