@@ -190,6 +190,13 @@ uint64_t vcon_fuzz_hash(const void *bytes, size_t len)
 
 /* ---- the wrapped host ------------------------------------------------ */
 
+/* What a backend call returns to the device: `rc`, or one more when the rig
+ * plays a host that overclaims and every byte asked for moved. */
+static int claimed(const struct vcon_fuzz_seam *s, int rc, size_t len)
+{
+    return s->owner->overclaim && rc > 0 && (size_t)rc == len ? rc + 1 : rc;
+}
+
 static int seam_mem_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
     struct vcon_fuzz_seam *s = ctx;
@@ -274,7 +281,7 @@ static int seam_backend_read(void *ctx, unsigned port, void *buf, size_t len)
     if (rc > 0 && s->owner->hook != NULL)
         s->owner->hook(s->owner->hook_arg, s->index, VCON_FUZZ_BACKEND_READ, port, buf,
                        (size_t)rc);
-    return s->owner->overclaim && rc > 0 && (size_t)rc == len ? rc + 1 : rc;
+    return claimed(s, rc, len);
 }
 
 static int seam_backend_write(void *ctx, unsigned port, const void *buf, size_t len)
@@ -287,7 +294,7 @@ static int seam_backend_write(void *ctx, unsigned port, const void *buf, size_t 
     VCON_FUZZ_CHECK(rc <= 0 || (size_t)rc <= len, "seam: backend write within the buffer");
     if (rc > 0 && port < VCON_VM_MAX_PORTS)
         s->backend_written[port] += (unsigned)rc;
-    return s->owner->overclaim && rc > 0 && (size_t)rc == len ? rc + 1 : rc;
+    return claimed(s, rc, len);
 }
 
 void vcon_fuzz_log_sink(void *ctx, enum vcon_log_level level, const char *message)

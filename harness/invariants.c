@@ -185,19 +185,28 @@ static bool console_intx(struct vcon_console *console, const struct vcon_vm *vm,
     return true;
 }
 
-static bool console_ports(struct vcon_console *console, struct vcon_invariant_failure *why)
+/* Absent ports; `held` gets which ports hold a transmit chain, for the
+ * queue check (one state read per port). */
+static bool console_ports(struct vcon_console *console, bool held[VCON_CONSOLE_MAX_PORTS],
+                          struct vcon_invariant_failure *why)
 {
     struct vcon_console_port_state ps;
-    for (unsigned p = 0; vcon_console_get_port(console, p, &ps) == 0; p++)
+    for (unsigned p = 0; p < VCON_CONSOLE_MAX_PORTS; p++) {
+        held[p] = false;
+        if (vcon_console_get_port(console, p, &ps) != 0)
+            continue;
         if (!ps.present)
             REQUIRE(!ps.guest_ready && !ps.guest_open && !ps.tx_held,
                     "console ports: an absent port is not ready, open or holding a chain",
                     "port %u: ready %d, open %d, holding %d", p, ps.guest_ready, ps.guest_open,
                     ps.tx_held);
+        held[p] = ps.present && ps.tx_held;
+    }
     return true;
 }
 
-static bool console_queues(struct vcon_console *console, struct vcon_invariant_failure *why)
+static bool console_queues(struct vcon_console *console, const bool held[VCON_CONSOLE_MAX_PORTS],
+                           struct vcon_invariant_failure *why)
 {
     struct vcon_virtio_pci *t = vcon_console_transport(console);
     const struct vcon_virtq *vq;
@@ -206,12 +215,10 @@ static bool console_queues(struct vcon_console *console, struct vcon_invariant_f
         if (!vcon_virtq_ready(vq) || vq->broken)
             continue;
         if (vcon_console_queue_is_tx(q, &port)) {
-            struct vcon_console_port_state ps;
-            const bool held = vcon_console_get_port(console, port, &ps) == 0 && ps.present &&
-                              ps.tx_held;
-            REQUIRE(vq->outstanding == (held ? 1u : 0u),
+            const bool holding = port < VCON_CONSOLE_MAX_PORTS && held[port];
+            REQUIRE(vq->outstanding == (holding ? 1u : 0u),
                     "console queues: a transmit queue holds exactly the port's held chain",
-                    "queue %u (port %u, holding %d): %u chains outstanding", q, port, held,
+                    "queue %u (port %u, holding %d): %u chains outstanding", q, port, holding,
                     (unsigned)vq->outstanding);
         } else {
             REQUIRE(vq->outstanding == 0,
@@ -228,8 +235,9 @@ bool vcon_check_console(struct vcon_console *console, const struct vcon_vm *vm, 
     REQUIRE(vcon_console_pending_ctrl(console) <= VCON_CONSOLE_CTRL_PENDING_MAX,
             "console ctrl: pending messages within their bound", "%u pending",
             vcon_console_pending_ctrl(console));
-    return console_intx(console, vm, irq_line, why) && console_ports(console, why) &&
-           console_queues(console, why);
+    bool held[VCON_CONSOLE_MAX_PORTS];
+    return console_intx(console, vm, irq_line, why) && console_ports(console, held, why) &&
+           console_queues(console, held, why);
 }
 
 bool vcon_check_rig(struct vcon_rig *rig, struct vcon_invariant_failure *why)
