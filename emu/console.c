@@ -96,28 +96,27 @@ static void console_queue_notify(void *device, unsigned index)
 
     if (!console_driver_ok(c))
         return; /* deferred: DRIVER_OK runs every queue */
-    if (index == 0 || index == 1) {
-        port = 0;
-    } else if (!console_multiport(c)) {
+    const enum vcon_console_queue_role role = vcon_console_queue_role(index, &port);
+    if (index > 1u && !console_multiport(c)) {
         c->stats.ignored_kicks++;
         console_log(c, VCON_LOG_WARN, "virtio-console: kick of a multiport queue ignored");
         return;
-    } else if (index == VCON_CONSOLE_CTRL_RX_QUEUE) {
+    }
+    if (role == VCON_CONSOLE_QUEUE_CTRL_RX) {
         console_ctrl_flush(c);
         return;
-    } else if (index == VCON_CONSOLE_CTRL_TX_QUEUE) {
+    }
+    if (role == VCON_CONSOLE_QUEUE_CTRL_TX) {
         console_ctrl_receive(c);
         console_ctrl_flush(c);
         return;
-    } else {
-        port = (index - 2u) / 2u;
     }
     if (port >= c->config.max_ports || !c->port[port].present) {
         c->stats.ignored_kicks++;
         console_log(c, VCON_LOG_WARN, "virtio-console: kick of an absent port's queue ignored");
         return;
     }
-    if (index % 2u == 0)
+    if (role == VCON_CONSOLE_QUEUE_RX)
         console_port_rx(c, port);
     else
         console_port_tx(c, port);

@@ -861,7 +861,8 @@ static void guest_step(void)
             if (id >= vq->size)
                 continue;
             unsigned port;
-            if (q == VCON_CONSOLE_CTRL_TX_QUEUE || vcon_console_queue_is_tx(q, &port))
+            const enum vcon_console_queue_role role = vcon_console_queue_role(q, &port);
+            if (role == VCON_CONSOLE_QUEUE_TX || role == VCON_CONSOLE_QUEUE_CTRL_TX)
                 continue; /* a transmit buffer back: nothing to do */
             if (q == VCON_CONSOLE_CTRL_RX_QUEUE && len >= VCON_CONSOLE_CTRL_HEADER) {
                 uint64_t addr;

@@ -214,7 +214,7 @@ static bool console_queues(struct vcon_console *console, const bool held[VCON_CO
         unsigned port;
         if (!vcon_virtq_ready(vq) || vq->broken)
             continue;
-        if (vcon_console_queue_is_tx(q, &port)) {
+        if (vcon_console_queue_role(q, &port) == VCON_CONSOLE_QUEUE_TX) {
             const bool holding = port < VCON_CONSOLE_MAX_PORTS && held[port];
             REQUIRE(vq->outstanding == (holding ? 1u : 0u),
                     "console queues: a transmit queue holds exactly the port's held chain",

@@ -366,14 +366,14 @@ void gvc_process_queue(struct vcon_guest_console *c, unsigned index)
     if (index >= c->nr_queues || !c->q[index].active)
         return;
     switch (c->q[index].kind) {
-    case GVC_RX:
+    case VCON_CONSOLE_QUEUE_RX:
         process_rx(c, index);
         break;
-    case GVC_TX:
-    case GVC_CTRL_TX:
+    case VCON_CONSOLE_QUEUE_TX:
+    case VCON_CONSOLE_QUEUE_CTRL_TX:
         gvc_reclaim_tx(c, index);
         break;
-    case GVC_CTRL_RX:
+    case VCON_CONSOLE_QUEUE_CTRL_RX:
         process_ctrl(c);
         break;
     }
@@ -388,9 +388,9 @@ static void process_queues(struct vcon_guest_console *c, uint64_t mask)
 {
     const bool ctrl_rx = c->multiport && ((mask >> VCON_CONSOLE_CTRL_RX_QUEUE) & 1u);
     for (unsigned i = 0; i < c->nr_queues; i++) {
-        const enum gvc_queue_kind kind = c->q[i].kind;
-        if ((kind == GVC_TX && ((mask >> i) & 1u)) ||
-            (kind == GVC_RX && (((mask >> i) & 1u) || ctrl_rx)))
+        const enum vcon_console_queue_role kind = c->q[i].kind;
+        if ((kind == VCON_CONSOLE_QUEUE_TX && ((mask >> i) & 1u)) ||
+            (kind == VCON_CONSOLE_QUEUE_RX && (((mask >> i) & 1u) || ctrl_rx)))
             gvc_process_queue(c, i);
     }
     if (c->multiport && ((mask >> VCON_CONSOLE_CTRL_TX_QUEUE) & 1u))

@@ -17,13 +17,6 @@
 #define GVC_MSI_DATA_BASE 0x40u
 #define GVC_NO_SLOT 0xFFFFu
 
-enum gvc_queue_kind {
-    GVC_RX,      /* a port's receive queue */
-    GVC_TX,      /* a port's transmit queue */
-    GVC_CTRL_RX, /* control messages from the device */
-    GVC_CTRL_TX, /* control messages to the device */
-};
-
 /* One chain the driver has handed to the device. */
 struct gvc_slot {
     bool busy;
@@ -40,8 +33,8 @@ struct gvc_slot {
 
 struct gvc_queue {
     bool active;
-    enum gvc_queue_kind kind;
-    unsigned port; /* GVC_RX / GVC_TX */
+    enum vcon_console_queue_role kind;
+    unsigned port; /* data queues: the port */
     uint16_t num;
     uint16_t vector;
     uint64_t ring_gpa, ring_bytes;

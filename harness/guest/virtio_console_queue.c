@@ -10,29 +10,11 @@
 #define DESC_BYTES 16u
 #define BUF_ALIGN 16u
 
-static enum gvc_queue_kind kind_of(unsigned index, unsigned *port)
-{
-    *port = 0;
-    switch (index) {
-    case 0:
-        return GVC_RX;
-    case 1:
-        return GVC_TX;
-    case VCON_CONSOLE_CTRL_RX_QUEUE:
-        return GVC_CTRL_RX;
-    case VCON_CONSOLE_CTRL_TX_QUEUE:
-        return GVC_CTRL_TX;
-    default:
-        *port = (index - 2u) / 2u;
-        return index % 2u == 0 ? GVC_RX : GVC_TX;
-    }
-}
-
 int gvc_queue_init(struct vcon_guest_console *c, unsigned index, uint16_t num)
 {
     struct gvc_queue *q = &c->q[index];
     memset(q, 0, sizeof(*q));
-    q->kind = kind_of(index, &q->port);
+    q->kind = vcon_console_queue_role(index, &q->port);
     q->num = num;
     q->vector = VCON_VIRTIO_MSI_NO_VECTOR;
     q->held_head = q->held_tail = GVC_NO_SLOT;
@@ -87,11 +69,11 @@ void gvc_queue_free(struct vcon_guest_console *c, unsigned index)
      * took or gave is accounted for. */
     for (unsigned n = 0; n < q->num && vcon_guest_vring_get_used(&q->vr, &token, &len) == 1; n++) {
         struct gvc_slot *s = &q->slot[token];
-        if (q->kind == GVC_TX) {
+        if (q->kind == VCON_CONSOLE_QUEUE_TX) {
             struct vcon_guest_console_port *p = &c->port[q->port].pub;
             p->tx_inflight -= s->data_len;
             p->tx_completed += s->data_len;
-        } else if (q->kind == GVC_RX) {
+        } else if (q->kind == VCON_CONSOLE_QUEUE_RX) {
             struct vcon_guest_console_port *p = &c->port[q->port].pub;
             if (len > s->len) {
                 c->n.used_len_overflow++;
@@ -106,7 +88,7 @@ void gvc_queue_free(struct vcon_guest_console *c, unsigned index)
         struct gvc_slot *s = &q->slot[i];
         if (!s->busy)
             continue;
-        if (q->kind == GVC_TX) {
+        if (q->kind == VCON_CONSOLE_QUEUE_TX) {
             struct vcon_guest_console_port *p = &c->port[q->port].pub;
             p->tx_inflight -= s->data_len;
             p->tx_abandoned += s->data_len;
@@ -247,7 +229,7 @@ void gvc_reclaim_tx(struct vcon_guest_console *c, unsigned index)
     unsigned n = 0;
     for (; n < q->num && vcon_guest_vring_get_used(&q->vr, &token, &len) == 1; n++) {
         struct gvc_slot *s = &q->slot[token];
-        if (q->kind == GVC_TX) {
+        if (q->kind == VCON_CONSOLE_QUEUE_TX) {
             struct vcon_guest_console_port *p = &c->port[q->port].pub;
             p->tx_inflight -= s->data_len;
             p->tx_completed += s->data_len;

@@ -66,14 +66,25 @@ static inline unsigned vcon_console_tx_queue(unsigned port)
 }
 #define VCON_CONSOLE_CTRL_RX_QUEUE 2u
 #define VCON_CONSOLE_CTRL_TX_QUEUE 3u
-/* The port whose transmit queue `queue` is: true with *port set, or false
- * for a receive or control queue. */
-static inline bool vcon_console_queue_is_tx(unsigned queue, unsigned *port)
+/* What queue `queue` carries, by the layout above; *port is the port of a
+ * data queue (0 for the control queues). The one statement of the layout
+ * that the device, the invariants and the fake guest driver all use. */
+enum vcon_console_queue_role {
+    VCON_CONSOLE_QUEUE_RX,      /* a port's receive queue (device to guest) */
+    VCON_CONSOLE_QUEUE_TX,      /* a port's transmit queue (guest to device) */
+    VCON_CONSOLE_QUEUE_CTRL_RX, /* control messages to the guest */
+    VCON_CONSOLE_QUEUE_CTRL_TX, /* control messages from the guest */
+};
+static inline enum vcon_console_queue_role vcon_console_queue_role(unsigned queue, unsigned *port)
 {
-    if (queue != 1u && (queue < 4u || queue % 2u == 0))
-        return false;
-    *port = queue == 1u ? 0u : (queue - 3u) / 2u;
-    return true;
+    *port = 0;
+    if (queue == VCON_CONSOLE_CTRL_RX_QUEUE)
+        return VCON_CONSOLE_QUEUE_CTRL_RX;
+    if (queue == VCON_CONSOLE_CTRL_TX_QUEUE)
+        return VCON_CONSOLE_QUEUE_CTRL_TX;
+    if (queue > 1u)
+        *port = (queue - 2u) / 2u;
+    return queue % 2u == 0 ? VCON_CONSOLE_QUEUE_RX : VCON_CONSOLE_QUEUE_TX;
 }
 
 struct vcon_console_port_config {
