@@ -22,9 +22,13 @@
 #    that vcon-replay reproduces (checked again here); and the planted
 #    invariant, reported once, with a minimized trace that vcon-replay
 #    --check reproduces (checked again here).
-# 4. Interrupts a second run with SIGINT: it stops its fuzzers, still writes
+# 4. The same with AFL++ (--engine afl) on the uart target, built by
+#    afl-clang-fast with the same plants: the planted crash found, one
+#    deduplicated crash, reproduced; the planted seeds, which afl-fuzz
+#    skips, run and reported by the runner; the corpus minimized by afl-cmin.
+# 5. Interrupts a second run with SIGINT: it stops its fuzzers, still writes
 #    its report, exits 130 and leaves no process behind.
-# 5. A setup failure (a build folder that does not exist) exits 2 with a
+# 6. A setup failure (a build folder that does not exist) exits 2 with a
 #    message.
 set -euo pipefail
 
@@ -47,12 +51,17 @@ for tool in clang cmake llvm-cov llvm-profdata gnuplot python3; do
 done
 
 # ---- 1. the scratch builds ----------------------------------------------------
+plant() { # folder, compiler and flags...: builds folder/libplanted_crash.a
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  "$@" -c -g -O1 -I "$root/emu/include" "$root/tools/fuzz_report/planted_crash.c" \
+    -o "$dir/planted_crash.o"
+  rm -f "$dir/libplanted_crash.a"
+  ar rcs "$dir/libplanted_crash.a" "$dir/planted_crash.o"
+}
 planted="$scratch/planted"
-mkdir -p "$planted"
-clang -c -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link \
-  -I "$root/emu/include" "$root/tools/fuzz_report/planted_crash.c" -o "$planted/planted_crash.o"
-rm -f "$planted/libplanted_crash.a"
-ar rcs "$planted/libplanted_crash.a" "$planted/planted_crash.o"
+plant "$planted" clang -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link
 
 # The targets: fuzzers/fuzz_<target>.c files that define LLVMFuzzerTestOneInput.
 targets=()
@@ -206,7 +215,52 @@ grep -q "invariant violated: uart regs: IER keeps bits 0-3 only" "$scratch/repla
   || die "vcon-replay --check names another invariant (see $scratch/replay-invariant.log)"
 say "vcon-replay --check reproduces $mininv (exit 3)"
 
-# ---- 4. Ctrl-C -------------------------------------------------------------------
+# ---- 4. the same with AFL++ ---------------------------------------------------
+# The uart target only, built by afl-clang-fast with the same plants (their
+# object compiled for CmpLog, so that afl-fuzz -c can solve the planted
+# comparisons). Checks: exec/s and edges reported, the corpus minimized by
+# afl-cmin, and the planted crash found, deduplicated and reproduced through
+# the sanitizer build, as with libFuzzer.
+if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2>&1; then
+  aflplanted="$scratch/planted-afl"
+  plant "$aflplanted" env AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast
+  build afl "$scratch/afl" "fuzz_uart fuzz_uart_cmplog" \
+    "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write,--wrap=vcon_uart_get_state" \
+    "-DCMAKE_C_STANDARD_LIBRARIES=$aflplanted/libplanted_crash.a"
+  out_afl="$scratch/out-afl"
+  rm -rf "$out_afl"
+  say "running vcon-fuzz-night --engine afl for 40 s on the uart target"
+  status=0
+  "$night" --engine afl --seconds 40 --jobs "$jobs" --seed 1 --status-interval 15 \
+    --targets uart --out "$out_afl" --corpus "$corpus" --afl-build "$scratch/afl" \
+    --libfuzzer-build "$scratch/libfuzzer" --coverage-build "$scratch/coverage" \
+    --minimize-timeout 300 > "$scratch/afl-night.log" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || { tail -n 30 "$scratch/afl-night.log" >&2; die "vcon-fuzz-night --engine afl exited $status"; }
+  [ -s "$out_afl/report.md" ] || die "AFL++: no report.md"
+  [ -s "$out_afl/coverage/html/index.html" ] || die "AFL++: no coverage HTML"
+  python3 - "$out_afl/summary.json" "$out_afl/report.md" <<'EOF' || die "AFL++: the run is not reported as expected (see $out_afl/report.md)"
+import json, sys
+summary = json.load(open(sys.argv[1]))
+report = open(sys.argv[2]).read()
+uart = next(t for t in summary["targets"] if t["name"] == "uart")
+assert uart["execs"] > 1000, "AFL++ ran %d inputs" % uart["execs"]
+assert "afl-cmin failed" not in report, "afl-cmin failed: the corpus was not minimized"
+planted = [c for c in summary["crashes"]
+           if c["site"].startswith("planted_crash tools/fuzz_report/planted_crash.c:")]
+assert len(planted) == 1, "expected the planted crash exactly once, got %s" % (
+    [c["site"] for c in summary["crashes"]])
+assert planted[0]["minimized_trace"] and planted[0]["reproduced"] is True, planted[0]
+# afl-fuzz skips seeds that crash; the runner runs them itself (the three
+# planted seeds crash the AFL++ build too).
+assert "uart: 3 seed(s) crash or hang the AFL++ build" in report, "crashing seeds not reported"
+print("test_fuzz_night: AFL++: %d execs, corpus %d -> %d, the planted crash from %d input(s)"
+      % (uart["execs"], uart["corpus_before"], uart["corpus_after"], planted[0]["inputs"]))
+EOF
+else
+  say "SKIP the AFL++ run: afl-clang-fast or afl-fuzz not installed (ci/install-deps installs afl++)"
+fi
+
+# ---- 5. Ctrl-C -------------------------------------------------------------------
 out2="$scratch/out-interrupted"
 rm -rf "$out2"
 say "interrupting a run with SIGINT"
@@ -244,7 +298,7 @@ EOF
 [ -z "$left" ] || die "processes of the interrupted run are still running: $left"
 say "an interrupted run stops its fuzzers and writes its report"
 
-# ---- 5. a setup failure -------------------------------------------------------------
+# ---- 6. a setup failure -------------------------------------------------------------
 set +e
 "$night" --seconds 5 --out "$scratch/out-setup" --libfuzzer-build "$scratch/no-such-build" \
   > "$scratch/setup.log" 2>&1
