@@ -60,8 +60,13 @@ void vpci_reset_state(struct vcon_virtio_pci *t)
     for (unsigned i = 0; i < VCON_VIRTIO_PCI_MAX_QUEUES; i++) {
         t->queue_vector[i] = VCON_VIRTIO_MSI_NO_VECTOR;
         t->queue_pfn[i] = 0;
-        vcon_virtq_reset(&t->queues[i]);
     }
+    /* A queue that is not set up is in its reset state already (nothing
+     * changes a queue before its setup): leaving those alone spares the
+     * transport's creation a write, and a page fault, per queue. */
+    for (unsigned i = 0; i < t->config.nr_queues; i++)
+        if (vcon_virtq_ready(&t->queues[i]))
+            vcon_virtq_reset(&t->queues[i]);
     /* Messages held for the old driver's vectors mean nothing to the next
      * one. The table itself and the MSI-X enable bit are PCI state that a
      * virtio reset leaves alone (Linux keeps MSI-X enabled across it). */
@@ -104,7 +109,7 @@ int vcon_virtio_pci_create(const struct vcon_virtio_pci_config *config,
     config_size = ops->config_size ? ops->config_size(device) : 0;
     if (config_size > VPCI_BAR0_MAX_SIZE - VPCI_LEGACY_REGS_MSIX)
         return -EINVAL;
-    t = calloc(1, sizeof(*t));
+    t = calloc(1, sizeof(*t) + config->nr_queues * sizeof(t->queues[0]));
     if (!t)
         return -ENOMEM;
     t->host = *host;

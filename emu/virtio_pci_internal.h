@@ -55,12 +55,16 @@ struct vcon_virtio_pci {
     uint16_t config_vector;
     uint16_t queue_vector[VCON_VIRTIO_PCI_MAX_QUEUES];
     uint32_t queue_pfn[VCON_VIRTIO_PCI_MAX_QUEUES];
-    struct vcon_virtq queues[VCON_VIRTIO_PCI_MAX_QUEUES];
 
     bool intx_level;          /* what the host's line was last driven to */
 
     struct vcon_log_budget log_budget;
     struct vcon_virtio_pci_stats stats;
+
+    /* config.nr_queues of them, allocated with the transport: a queue is
+     * some 160 KiB (its per-head arrays cover the largest ring), so room
+     * for all VCON_VIRTIO_PCI_MAX_QUEUES would be 10 MiB per device. */
+    struct vcon_virtq queues[];
 };
 
 /* Access checks shared by every space: size 1, 2 or 4, inside one dword. */

@@ -200,6 +200,16 @@ static void check_rc(int rc, bool valid, const char *what)
                          "%s returned %d", what, rc);
 }
 
+/* The end of a creation call made after arm_failure(fail_at): its return
+ * checked (against the allocation that failed, if one did), then the
+ * failures disarmed; returns `rc`. */
+static int created(int rc, bool valid, const char *what)
+{
+    check_rc(rc, valid, what);
+    arm_failure(0);
+    return rc;
+}
+
 static bool is_power_of_two(unsigned v)
 {
     return v != 0 && (v & (v - 1u)) == 0;
@@ -237,9 +247,7 @@ static void uart_section(struct vcon_fuzz_in *in, uint8_t host_bits, unsigned fa
     check_rc(vcon_uart_create(NULL, &host, &uart), false, "vcon_uart_create(NULL config)");
     check_rc(vcon_uart_create(&config, NULL, &uart), false, "vcon_uart_create(NULL host)");
     arm_failure(fail_at);
-    const int rc = vcon_uart_create(&config, &host, &uart);
-    check_rc(rc, valid, "vcon_uart_create");
-    arm_failure(0);
+    const int rc = created(vcon_uart_create(&config, &host, &uart), valid, "vcon_uart_create");
     if (rc != 0)
         return;
     /* Offsets past the registers and sizes the bus never sends. */
@@ -343,9 +351,7 @@ static void console_section(struct vcon_fuzz_in *in, uint8_t host_bits, unsigned
     check_rc(vcon_console_create(&config, &host, NULL), false, "vcon_console_create(NULL out)");
     check_rc(vcon_console_create(NULL, &host, &c), false, "vcon_console_create(NULL config)");
     arm_failure(fail_at);
-    const int rc = vcon_console_create(&config, &host, &c);
-    check_rc(rc, valid, "vcon_console_create");
-    arm_failure(0);
+    const int rc = created(vcon_console_create(&config, &host, &c), valid, "vcon_console_create");
     if (rc != 0)
         return;
     console_calls(in, c, config.max_ports, count);
@@ -425,9 +431,8 @@ static void pci_section(struct vcon_fuzz_in *in, uint8_t host_bits, unsigned fai
                        dev.config_size <= 256u - VCON_VIRTIO_PCI_CONFIG_MSIX;
     struct vcon_virtio_pci *t = NULL;
     arm_failure(fail_at);
-    const int rc = vcon_virtio_pci_create(&config, &host, no_ops ? NULL : &ops, &dev, &t);
-    check_rc(rc, valid, "vcon_virtio_pci_create");
-    arm_failure(0);
+    const int rc = created(vcon_virtio_pci_create(&config, &host, no_ops ? NULL : &ops, &dev, &t),
+                           valid, "vcon_virtio_pci_create");
     vcon_virtio_pci_destroy(NULL);
     if (rc != 0)
         return;

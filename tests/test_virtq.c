@@ -189,6 +189,31 @@ static void test_setup_with_pfn_zero_resets_the_queue_and_keeps_stats(void **sta
     vt_check_ram(t);
 }
 
+/* Heads out at a reset are forgotten, whatever size the queue comes back
+ * with (the reset clears only what the old size covered). */
+static void test_reset_forgets_the_heads_that_were_out(void **state)
+{
+    struct vt *t = *state;
+    vt_queue(t, 8, false, false);
+    vt_desc(t, 5, BUF, 16, VCON_VIRTQ_DESC_F_WRITE, 0);
+    vt_desc(t, 7, BUF + 16, 16, VCON_VIRTQ_DESC_F_WRITE, 0);
+    vt_post(t, 5);
+    vt_post(t, 7);
+    assert_int_equal(vcon_virtq_pop(t->vq, t->chain), VCON_VIRTQ_CHAIN);
+    assert_int_equal(vcon_virtq_pop(t->vq, t->chain), VCON_VIRTQ_CHAIN);
+    assert_int_equal(t->vq->outstanding, 2);
+    vcon_virtq_reset(t->vq);
+    assert_int_equal(t->vq->outstanding, 0);
+    assert_false(vcon_virtq_ready(t->vq));
+    assert_int_equal(t->vq->stats.chains, 2);
+    vt_queue(t, 16, false, false);
+    assert_int_equal(vcon_virtq_push(t->vq, 5, 0), -EINVAL);
+    assert_int_equal(vcon_virtq_push(t->vq, 7, 0), -EINVAL);
+    for (unsigned head = 0; head < 16; head++)
+        assert_false(t->vq->head_out[head]);
+    expect_queue_works(t);
+}
+
 /* ---- valid chains ------------------------------------------------------ */
 
 static void test_pop_on_an_empty_ring_returns_empty(void **state)
@@ -1046,6 +1071,7 @@ int main(void)
         T(test_setup_lays_out_the_legacy_ring_from_a_64_bit_pfn),
         T(test_legacy_bytes_match_the_linux_vring_size),
         T(test_setup_with_pfn_zero_resets_the_queue_and_keeps_stats),
+        T(test_reset_forgets_the_heads_that_were_out),
         T(test_pop_on_an_empty_ring_returns_empty),
         T(test_one_descriptor_chain_is_taken_filled_and_completed),
         T(test_readable_chain_is_read_in_order),

@@ -122,6 +122,9 @@ enum vcon_virtq_pop_result {
  * queue and returns 0. */
 int vcon_virtq_setup_legacy(struct vcon_virtq *vq, const struct vcon_host *host, uint16_t size,
                             uint32_t pfn, bool event_idx, bool indirect);
+/* Back to "not set up", keeping the host, the counters and the log budget.
+ * The queue must be zero-filled (calloc, static storage, memset) or reset
+ * before its first use: the reset clears only what its size covers. */
 void vcon_virtq_reset(struct vcon_virtq *vq);
 bool vcon_virtq_ready(const struct vcon_virtq *vq);
 
