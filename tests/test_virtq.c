@@ -189,16 +189,21 @@ static void test_setup_with_pfn_zero_resets_the_queue_and_keeps_stats(void **sta
     vt_check_ram(t);
 }
 
+/* Offers head as a one-descriptor chain of 8 writable bytes at addr. */
+static void post_writable(struct vt *t, uint16_t head, uint64_t addr)
+{
+    vt_desc(t, head, addr, 8, VCON_VIRTQ_DESC_F_WRITE, 0);
+    vt_post(t, head);
+}
+
 /* Heads out at a reset are forgotten, whatever size the queue comes back
  * with (the reset clears only what the old size covered). */
 static void test_reset_forgets_the_heads_that_were_out(void **state)
 {
     struct vt *t = *state;
     vt_queue(t, 8, false, false);
-    vt_desc(t, 5, BUF, 16, VCON_VIRTQ_DESC_F_WRITE, 0);
-    vt_desc(t, 7, BUF + 16, 16, VCON_VIRTQ_DESC_F_WRITE, 0);
-    vt_post(t, 5);
-    vt_post(t, 7);
+    post_writable(t, 5, BUF);
+    post_writable(t, 7, BUF + 0x100);
     assert_int_equal(vcon_virtq_pop(t->vq, t->chain), VCON_VIRTQ_CHAIN);
     assert_int_equal(vcon_virtq_pop(t->vq, t->chain), VCON_VIRTQ_CHAIN);
     assert_int_equal(t->vq->outstanding, 2);
@@ -486,10 +491,8 @@ static void test_unpop_makes_the_next_pop_return_the_same_chain(void **state)
 {
     struct vt *t = *state;
     vt_queue(t, 4, false, false);
-    vt_desc(t, 2, BUF, 8, VCON_VIRTQ_DESC_F_WRITE, 0);
-    vt_desc(t, 1, BUF + 0x100, 8, VCON_VIRTQ_DESC_F_WRITE, 0);
-    vt_post(t, 2);
-    vt_post(t, 1);
+    post_writable(t, 2, BUF);
+    post_writable(t, 1, BUF + 0x100);
     assert_int_equal(vcon_virtq_pop(t->vq, t->chain), VCON_VIRTQ_CHAIN);
     assert_int_equal(t->chain->head, 2);
     vcon_virtq_unpop(t->vq);
