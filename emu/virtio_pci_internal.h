@@ -62,8 +62,8 @@ struct vcon_virtio_pci {
     struct vcon_virtio_pci_stats stats;
 
     /* config.nr_queues of them, allocated with the transport: a queue is
-     * some 160 KiB (its per-head arrays cover the largest ring), so room
-     * for all VCON_VIRTIO_PCI_MAX_QUEUES would be 10 MiB per device. */
+     * some 5 KiB (its per-head arrays cover the largest ring), so room for
+     * all VCON_VIRTIO_PCI_MAX_QUEUES would be over 300 KiB per device. */
     struct vcon_virtq queues[];
 };
 

@@ -126,9 +126,9 @@ uint64_t vcon_virtq_legacy_bytes(uint16_t size)
 /* Pop hands out only heads below the queue's size, so clearing head_out up
  * to the size clears every entry that can be set, and head_in_bytes is
  * never read without its head_out entry. Clearing both whole arrays cost
- * every reset some 160 KiB of stores per queue (10 MiB for a transport's
- * 64 queues, on each status write of 0 by the guest) and made those pages
- * resident. The log budget, after the arrays, is kept as it is. */
+ * every reset some 5 KiB of stores per queue (over 300 KiB for a
+ * transport's 64 queues, on each status write of 0 by the guest) and made
+ * those pages resident. The log budget, after the arrays, is kept as it is. */
 void vcon_virtq_reset(struct vcon_virtq *vq)
 {
     const struct vcon_host *host = vq->host;
