@@ -19,6 +19,10 @@
  *     lets their length grow slowly), so this is about the cost of starting
  *     and resetting a run more than about the work of one. A target that
  *     cannot start from nothing shows "failed".
+ *   - reset: as scratch with -max_len=1: no input is longer than one byte
+ *     (for most targets a configuration byte and no op), so the target does
+ *     only what every run does, whatever its input: start, bring its device
+ *     up where it needs one, check, reset. The ceiling of the other ratios.
  * The target's fuzzing and seed corpora differ from the empty target's in
  * one way that cannot be helped: libFuzzer keeps only inputs that reach new
  * coverage, so the empty target's corpus shrinks to one input of one byte,
@@ -198,12 +202,17 @@ static void cell(char *out, size_t len, double rate, const char *failure)
         snprintf(out, len, "%.0f", rate);
 }
 
-static void ratio(char *out, size_t len, double rate, double empty)
+/* One measure's three columns: the target, the empty target, the ratio. */
+static void print_measure(double rate, double empty, const char *failure, const char *end)
 {
+    char a[32], b[32], c[32];
+    cell(a, sizeof(a), rate, failure);
+    cell(b, sizeof(b), empty, "failed");
     if (rate < 0 || empty <= 0)
-        snprintf(out, len, "-");
+        snprintf(c, sizeof(c), "-");
     else
-        snprintf(out, len, "%.1f%%", 100.0 * rate / empty);
+        snprintf(c, sizeof(c), "%.1f%%", 100.0 * rate / empty);
+    printf(" %9s %9s %6s%s", a, b, c, end);
 }
 
 static unsigned options_max_len(const char *corpus_dir, const char *target)
@@ -263,40 +272,36 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("libFuzzer + ASan/UBSan, exec/s; fuzzing: -seed=1 on the seed corpus; seeds: every "
-           "seed file run again and again; scratch: -seed=1 from an empty corpus; at least "
-           "%.1f s each\n", seconds);
-    printf("%-13s %7s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s\n", "target", "max_len",
-           "fuzzing", "empty", "ratio", "seeds", "empty", "ratio", "scratch", "empty", "ratio");
+           "seed file run again and again; scratch: -seed=1 from an empty corpus; reset: the "
+           "same, inputs of one byte at most; at least %.1f s each\n", seconds);
+    printf("%-13s %7s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s\n", "target",
+           "max_len", "fuzzing", "empty", "ratio", "seeds", "empty", "ratio", "scratch", "empty",
+           "ratio", "reset", "empty", "ratio");
     for (unsigned i = 0; i < nchosen; i++) {
-        char program[PATH_MAX + 64], corpus[PATH_MAX + 64], a[32], b[32], c[32];
+        char program[PATH_MAX + 64], corpus[PATH_MAX + 64];
         unsigned long runs;
         unsigned nfiles;
         snprintf(program, sizeof(program), "%s/fuzz_%s", pos[0], chosen[i]);
         snprintf(corpus, sizeof(corpus), "%s/%s", pos[2], chosen[i]);
         const unsigned max_len = options_max_len(pos[2], chosen[i]);
-        const double rate = exec_rate(program, max_len, scratch, corpus, seconds, &runs);
-        const double empty = exec_rate(pos[1], max_len, scratch, corpus, seconds, &runs);
+        printf("%-13s %7u |", chosen[i], max_len);
+        fflush(stdout);
+        double rate = exec_rate(program, max_len, scratch, corpus, seconds, &runs);
+        double empty = exec_rate(pos[1], max_len, scratch, corpus, seconds, &runs);
+        print_measure(rate, empty, "crash", " |");
         char **files = seed_files(corpus, &nfiles);
-        const double srate = seeds_rate(program, files, nfiles, seconds);
-        const double sempty = seeds_rate(pos[1], files, nfiles, seconds);
-        const double xrate = exec_rate(program, max_len, scratch, nothing, seconds, &runs);
-        const double xempty = exec_rate(pos[1], max_len, scratch, nothing, seconds, &runs);
+        rate = seeds_rate(program, files, nfiles, seconds);
+        empty = seeds_rate(pos[1], files, nfiles, seconds);
+        print_measure(rate, empty, "failed", " |");
         for (unsigned f = 0; f < nfiles; f++)
             free(files[f]);
         free(files);
-        printf("%-13s %7u |", chosen[i], max_len);
-        cell(a, sizeof(a), rate, "crash");
-        cell(b, sizeof(b), empty, "failed");
-        ratio(c, sizeof(c), rate, empty);
-        printf(" %9s %9s %6s |", a, b, c);
-        cell(a, sizeof(a), srate, "failed");
-        cell(b, sizeof(b), sempty, "failed");
-        ratio(c, sizeof(c), srate, sempty);
-        printf(" %9s %9s %6s |", a, b, c);
-        cell(a, sizeof(a), xrate, "failed");
-        cell(b, sizeof(b), xempty, "failed");
-        ratio(c, sizeof(c), xrate, xempty);
-        printf(" %9s %9s %6s\n", a, b, c);
+        rate = exec_rate(program, max_len, scratch, nothing, seconds, &runs);
+        empty = exec_rate(pos[1], max_len, scratch, nothing, seconds, &runs);
+        print_measure(rate, empty, "failed", " |");
+        rate = exec_rate(program, 1, scratch, nothing, seconds, &runs);
+        empty = exec_rate(pos[1], 1, scratch, nothing, seconds, &runs);
+        print_measure(rate, empty, "failed", "\n");
         fflush(stdout);
     }
     empty_folder(scratch);
