@@ -129,6 +129,17 @@ uint64_t vcon_virtq_legacy_bytes(uint16_t size)
  * every reset some 5 KiB of stores per queue (over 300 KiB for a
  * transport's 64 queues, on each status write of 0 by the guest) and made
  * those pages resident. The log budget, after the arrays, is kept as it is. */
+/* Nothing but the log budget may follow the arrays, or the reset would
+ * leave it as it was. */
+_Static_assert(offsetof(struct vcon_virtq, log_budget) - offsetof(struct vcon_virtq, head_in_bytes) -
+                       sizeof(((struct vcon_virtq *)0)->head_in_bytes) <
+                   _Alignof(struct vcon_log_budget),
+               "vcon_virtq: only the log budget between head_in_bytes and the end");
+_Static_assert(sizeof(struct vcon_virtq) - offsetof(struct vcon_virtq, log_budget) -
+                       sizeof(struct vcon_log_budget) <
+                   _Alignof(struct vcon_virtq),
+               "vcon_virtq: the log budget is the last member");
+
 void vcon_virtq_reset(struct vcon_virtq *vq)
 {
     const struct vcon_host *host = vq->host;

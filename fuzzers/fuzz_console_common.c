@@ -851,6 +851,8 @@ static void guest_step(void)
         bool repost = false;
         if (vq == NULL || !guest_read16(vq->used_gpa + 2u, &used_idx))
             continue;
+        unsigned port;
+        const enum vcon_console_queue_role role = vcon_console_queue_role(q, &port);
         for (unsigned n = 0; Z.guest_used[q] != used_idx && n < vq->size; n++) {
             uint8_t elem[8];
             const uint64_t gpa = vq->used_gpa + 4u + 8u * (uint64_t)(Z.guest_used[q] & (vq->size - 1u));
@@ -860,11 +862,9 @@ static void guest_step(void)
             const uint32_t id = le32(elem), len = le32(elem + 4);
             if (id >= vq->size)
                 continue;
-            unsigned port;
-            const enum vcon_console_queue_role role = vcon_console_queue_role(q, &port);
             if (role == VCON_CONSOLE_QUEUE_TX || role == VCON_CONSOLE_QUEUE_CTRL_TX)
                 continue; /* a transmit buffer back: nothing to do */
-            if (q == VCON_CONSOLE_CTRL_RX_QUEUE && len >= VCON_CONSOLE_CTRL_HEADER) {
+            if (role == VCON_CONSOLE_QUEUE_CTRL_RX && len >= VCON_CONSOLE_CTRL_HEADER) {
                 uint64_t addr;
                 uint32_t blen;
                 uint16_t flags, next;

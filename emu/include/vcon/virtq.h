@@ -100,6 +100,8 @@ struct vcon_virtq {
     /* Heads handed out by pop and not pushed yet, with their writable
      * bytes: push clamps to them and refuses any other head. */
     uint16_t outstanding;
+    /* vcon_virtq_reset() zeroes every member above head_out and only the
+     * first `size` entries of head_out: new state goes above it. */
     bool head_out[VCON_VIRTQ_MAX_SIZE];
     uint32_t head_in_bytes[VCON_VIRTQ_MAX_SIZE];
     /* Rate limit for guest-error log lines (per second of virtual time). */
