@@ -402,15 +402,16 @@ int vcon_console_get_port(const struct vcon_console *console, unsigned port,
     if (port >= console->config.max_ports || out == NULL)
         return -EINVAL;
     p = &console->port[port];
-    memset(out, 0, sizeof(*out));
-    out->present = p->present;
-    out->is_console = p->is_console;
-    out->guest_ready = p->guest_ready;
-    out->guest_open = p->guest_open;
-    out->host_open = p->host_open;
-    out->tx_held = p->tx_held;
-    out->to_guest_bytes = p->to_guest_bytes;
-    out->from_guest_bytes = p->from_guest_bytes;
+    *out = (struct vcon_console_port_state){
+        .present = p->present,
+        .is_console = p->is_console,
+        .guest_ready = p->guest_ready,
+        .guest_open = p->guest_open,
+        .host_open = p->host_open,
+        .tx_held = p->tx_held,
+        .to_guest_bytes = p->to_guest_bytes,
+        .from_guest_bytes = p->from_guest_bytes,
+    };
     return 0;
 }
 

@@ -22,23 +22,6 @@ static uint8_t default_modem_lines(enum vcon_uart_profile profile)
                : VCON_UART_MSR_DCD | VCON_UART_MSR_DSR | VCON_UART_MSR_CTS;
 }
 
-uint8_t uart_modem_inputs(const struct vcon_uart *uart)
-{
-    uint8_t mcr = uart->mcr;
-    uint8_t lines = 0;
-    if (!uart_in_loopback(uart))
-        return uart->modem_lines;
-    if (mcr & VCON_UART_MCR_RTS)
-        lines |= VCON_UART_MSR_CTS;
-    if (mcr & VCON_UART_MCR_DTR)
-        lines |= VCON_UART_MSR_DSR;
-    if (mcr & VCON_UART_MCR_OUT1)
-        lines |= VCON_UART_MSR_RI;
-    if (mcr & VCON_UART_MCR_OUT2)
-        lines |= VCON_UART_MSR_DCD;
-    return lines;
-}
-
 void uart_note_modem_change(struct vcon_uart *uart, uint8_t old_inputs)
 {
     uint8_t now = uart_modem_inputs(uart);

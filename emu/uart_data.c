@@ -5,16 +5,6 @@
 
 #include "uart_internal.h"
 
-bool uart_in_loopback(const struct vcon_uart *uart)
-{
-    return (uart->mcr & VCON_UART_MCR_LOOP) != 0;
-}
-
-bool uart_fifo_enabled(const struct vcon_uart *uart)
-{
-    return (uart->fcr & VCON_UART_FCR_ENABLE) != 0;
-}
-
 static bool is_acrn(const struct vcon_uart *uart)
 {
     return uart->config.profile == VCON_UART_PROFILE_ACRN_DM;

@@ -48,11 +48,8 @@ struct vcon_uart {
 /* uart_regs.c */
 uint8_t uart_read_register(struct vcon_uart *uart, unsigned offset);
 void uart_write_register(struct vcon_uart *uart, unsigned offset, uint8_t value);
-uint8_t uart_lsr_value(const struct vcon_uart *uart);
 
 /* uart_irq.c */
-uint8_t uart_pending_source(const struct vcon_uart *uart);
-uint8_t uart_iir_value(const struct vcon_uart *uart);
 void uart_update_irq(struct vcon_uart *uart);
 void uart_restart_timeout(struct vcon_uart *uart);
 void uart_stop_timeout(struct vcon_uart *uart);
@@ -60,8 +57,6 @@ void uart_timeout_fired(void *device);
 uint64_t uart_char_time_ns(const struct vcon_uart *uart);
 
 /* uart_data.c: bytes between the backend and the FIFOs */
-bool uart_in_loopback(const struct vcon_uart *uart);
-bool uart_fifo_enabled(const struct vcon_uart *uart);
 int uart_receive(struct vcon_uart *uart, uint8_t ch, uint8_t errors);
 int uart_take_received(struct vcon_uart *uart, uint8_t *ch);
 void uart_clear_rx(struct vcon_uart *uart);
@@ -72,8 +67,9 @@ void uart_push_output(struct vcon_uart *uart);
 void uart_discard_backend_input(struct vcon_uart *uart, unsigned limit);
 
 /* uart.c */
-uint8_t uart_modem_inputs(const struct vcon_uart *uart);
 void uart_note_modem_change(struct vcon_uart *uart, uint8_t old_inputs);
 void uart_log(struct vcon_uart *uart, enum vcon_log_level level, const char *message);
+
+#include "uart_derived.h"
 
 #endif

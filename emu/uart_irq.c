@@ -5,58 +5,6 @@
 #define UART_CLOCK_HZ 1843200u
 #define NS_PER_SECOND 1000000000u
 
-static unsigned rx_trigger_level(const struct vcon_uart *uart)
-{
-    static const unsigned level[4] = {1, 4, 8, 14};
-    unsigned trigger;
-    if (!uart_fifo_enabled(uart))
-        return 1;
-    trigger = level[(uart->fcr & VCON_UART_FCR_TRIGGER_MASK) >> 6];
-    /* A FIFO configured smaller than the trigger level would never reach
-     * it: cap the level at what the FIFO can hold. */
-    return trigger < uart->rx.capacity ? trigger : uart->rx.capacity;
-}
-
-static bool received_data_source(const struct vcon_uart *uart, uint8_t *source)
-{
-    if (uart->rx.count == 0)
-        return false;
-    if (uart->config.profile == VCON_UART_PROFILE_ACRN_DM) {
-        *source = VCON_UART_IIR_TIMEOUT; /* ACRN reports every byte this way */
-        return true;
-    }
-    if (uart->rx.count >= rx_trigger_level(uart)) {
-        *source = VCON_UART_IIR_RDA;
-        return true;
-    }
-    if (uart->timeout_pending) {
-        *source = VCON_UART_IIR_TIMEOUT;
-        return true;
-    }
-    return false;
-}
-
-/* The highest-priority enabled source, as IIR bits 3:0. */
-uint8_t uart_pending_source(const struct vcon_uart *uart)
-{
-    uint8_t source;
-    if ((uart->ier & VCON_UART_IER_ELSI) && (uart->lsr_errors & UART_LSR_ERRORS))
-        return VCON_UART_IIR_RLS;
-    if ((uart->ier & VCON_UART_IER_ERBFI) && received_data_source(uart, &source))
-        return source;
-    if ((uart->ier & VCON_UART_IER_ETBEI) && uart->thre_pending)
-        return VCON_UART_IIR_THRE;
-    if ((uart->ier & VCON_UART_IER_EDSSI) && (uart->msr_deltas & VCON_UART_MSR_DELTAS))
-        return VCON_UART_IIR_MSR;
-    return VCON_UART_IIR_NO_INT;
-}
-
-uint8_t uart_iir_value(const struct vcon_uart *uart)
-{
-    uint8_t fifo_bits = uart_fifo_enabled(uart) ? VCON_UART_IIR_FIFO_BITS : 0;
-    return (uint8_t)(fifo_bits | uart_pending_source(uart));
-}
-
 void uart_update_irq(struct vcon_uart *uart)
 {
     bool pending = uart_pending_source(uart) != VCON_UART_IIR_NO_INT;

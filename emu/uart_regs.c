@@ -23,18 +23,6 @@ static uint8_t read_iir(struct vcon_uart *uart)
     return iir;
 }
 
-uint8_t uart_lsr_value(const struct vcon_uart *uart)
-{
-    uint8_t lsr = uart->lsr_errors & UART_LSR_ERRORS;
-    if (uart->rx.count > 0)
-        lsr |= VCON_UART_LSR_DR;
-    if (uart->tx.count == 0)
-        lsr |= VCON_UART_LSR_THRE | VCON_UART_LSR_TEMT;
-    if (uart_fifo_enabled(uart) && uart->rx_error_bytes > 0)
-        lsr |= VCON_UART_LSR_RXFE;
-    return lsr;
-}
-
 static uint8_t read_lsr(struct vcon_uart *uart)
 {
     uint8_t lsr = uart_lsr_value(uart);
