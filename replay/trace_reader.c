@@ -17,6 +17,7 @@
 #include "trace_internal.h"
 
 #define FILE_INPUT_SIZE (128u * 1024u)
+#define RECORD_FIRST 4096u /* first size of the record buffer */
 
 enum reader_state {
     READER_START,  /* nothing read yet */
@@ -38,6 +39,7 @@ struct vcon_trace_reader {
     size_t out_cap, out_pos, out_len;
 
     uint8_t *record; /* record header + body */
+    size_t record_cap; /* grows to the largest record read, at most RECORD_MAX */
     char *meta_strings;
     struct vcon_trace_meta meta;
     int have_meta;
@@ -290,6 +292,23 @@ static int check_order(struct vcon_trace_reader *r, const struct vcon_trace_even
     return 0;
 }
 
+/* Room for a record of `need` bytes (need <= RECORD_MAX): the buffer starts
+ * small and doubles. A buffer of RECORD_MAX from the start cost a 256 KiB
+ * allocation per reader, which under ASan is a fresh mapping each time,
+ * while almost every record is a few dozen bytes. */
+static int grow_record(struct vcon_trace_reader *r, size_t need)
+{
+    size_t cap = r->record_cap;
+    while (cap < need)
+        cap = cap * 2 < RECORD_MAX ? cap * 2 : RECORD_MAX;
+    uint8_t *grown = realloc(r->record, cap);
+    if (!grown)
+        return fail(r, -ENOMEM, "out of memory");
+    r->record = grown;
+    r->record_cap = cap;
+    return 0;
+}
+
 int vcon_trace_reader_next(struct vcon_trace_reader *r, uint64_t *time_ns,
                            struct vcon_trace_event *ev)
 {
@@ -328,6 +347,12 @@ int vcon_trace_reader_next(struct vcon_trace_reader *r, uint64_t *time_ns,
     if (ts_nsec >= NS_PER_SECOND)
         return fail_at(r, -EBADMSG, index, "timestamp nanoseconds %" PRIu32 " out of range",
                        ts_nsec);
+    if (PCAP_RECORD_HEADER_SIZE + (size_t)incl_len > r->record_cap) {
+        rc = grow_record(r, PCAP_RECORD_HEADER_SIZE + (size_t)incl_len);
+        if (rc < 0)
+            return rc;
+        h = r->record;
+    }
     uint8_t *body = h + PCAP_RECORD_HEADER_SIZE;
     rc = take(r, body, incl_len, &got);
     if (rc < 0)
@@ -371,7 +396,8 @@ static int create(int fd, struct vcon_trace_reader **out)
         return -ENOMEM;
     r->fd = fd;
     r->compressed = -1;
-    r->record = malloc(RECORD_MAX);
+    r->record_cap = RECORD_FIRST;
+    r->record = malloc(r->record_cap);
     if (fd >= 0) {
         r->in_cap = FILE_INPUT_SIZE;
         r->inbuf = malloc(r->in_cap);
