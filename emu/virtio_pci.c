@@ -50,7 +50,8 @@ int vpci_refuse(struct vcon_virtio_pci *t, uint64_t *counter, const char *messag
     return -EINVAL;
 }
 
-void vpci_reset_state(struct vcon_virtio_pci *t)
+/* Everything a virtio reset puts back but the queues. */
+static void reset_registers(struct vcon_virtio_pci *t)
 {
     t->guest_features = 0;
     t->queue_sel = 0;
@@ -61,17 +62,22 @@ void vpci_reset_state(struct vcon_virtio_pci *t)
         t->queue_vector[i] = VCON_VIRTIO_MSI_NO_VECTOR;
         t->queue_pfn[i] = 0;
     }
-    /* A queue that is not set up is in its reset state already (nothing
-     * changes a queue before its setup): leaving those alone spares the
-     * transport's creation a write, and a page fault, per queue. */
-    for (unsigned i = 0; i < t->config.nr_queues; i++)
-        if (vcon_virtq_ready(&t->queues[i]))
-            vcon_virtq_reset(&t->queues[i]);
     /* Messages held for the old driver's vectors mean nothing to the next
      * one. The table itself and the MSI-X enable bit are PCI state that a
      * virtio reset leaves alone (Linux keeps MSI-X enabled across it). */
     vpci_msix_clear_pending(t);
     vpci_update_intx(t);
+}
+
+void vpci_reset_state(struct vcon_virtio_pci *t)
+{
+    /* A queue that is not set up is in its reset state already (nothing
+     * changes a queue before its setup): leaving those alone spares a
+     * write, and often a page fault, per queue. */
+    for (unsigned i = 0; i < t->config.nr_queues; i++)
+        if (vcon_virtq_ready(&t->queues[i]))
+            vcon_virtq_reset(&t->queues[i]);
+    reset_registers(t);
 }
 
 static unsigned bar0_size_for(unsigned config_size)
@@ -120,7 +126,9 @@ int vcon_virtio_pci_create(const struct vcon_virtio_pci_config *config,
     t->device_config_size = config_size;
     t->bar0_size = bar0_size_for(config_size);
     vpci_msix_reset_table(t);
-    vpci_reset_state(t);
+    /* The queues are zero-filled, which is "not set up": looking at each
+     * of them would only fault in the pages of a large fresh allocation. */
+    reset_registers(t);
     *out = t;
     return 0;
 }
