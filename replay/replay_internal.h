@@ -1,7 +1,6 @@
 /* Private to the replay library (recorder, replay host, replayer): the
  * replayer's state, shared by the main loop and the host it hands the
- * devices, and the one text form of an event that the verbose listing and
- * the divergence report both use. */
+ * devices, and the words the divergence messages put around events. */
 #ifndef VCON_REPLAY_INTERNAL_H
 #define VCON_REPLAY_INTERNAL_H
 
@@ -21,8 +20,10 @@
 /* Events shown before a divergence. */
 #define REPLAY_CONTEXT 8u
 #define REPLAY_LINE 320u
-/* Payload bytes kept per context event: more than a line ever shows. */
-#define REPLAY_CONTEXT_PAYLOAD 64u
+/* Payload bytes kept per context event: a line's worth, all that the
+ * formatter reads of a payload for a line of REPLAY_LINE bytes
+ * (vcon_trace_format_event). */
+#define REPLAY_CONTEXT_PAYLOAD REPLAY_LINE
 
 struct replay_context_entry {
     struct vcon_trace_event ev; /* payload points into `payload` */
@@ -34,15 +35,15 @@ struct replay_context_entry {
 };
 #define REPLAY_MESSAGE 768u
 
-/* ---- text form of events (event_text.c) ------------------------------- */
+/* ---- words around events (event_text.c) ------------------------------- */
 
-/* The kind's own fields, e.g. "line 4 level 1" for IRQ_LEVEL. */
+/* Lines and fields are vcon_trace_format_event's and _fields' (vcon/trace.h),
+ * payloads shortened to the preview, the same as `vcon-trace dump`. */
+
+/* The kind's own fields, e.g. "line=4 level=1" for IRQ_LEVEL. */
 void replay_event_fields(const struct vcon_trace_event *ev, char *buf, size_t size);
-/* One stable line: index, time, kind, device, fields. */
-void replay_event_line(const struct vcon_trace_event *ev, uint64_t time_ns, char *buf,
-                       size_t size);
 /* What a device (or the guest's read) did, as a phrase that completes
- * "..., " in a divergence message: "device 0 set line 4 level 0". */
+ * "..., " in a divergence message: "device 0 set line=4 level=0". */
 void replay_describe_call(const struct vcon_trace_event *call, char *buf, size_t size);
 /* Where two byte strings first differ, as " (first difference at byte 3:
  * 0x41 recorded, 0x42 now)", or the lengths when one is a prefix. */

@@ -40,13 +40,13 @@ int replay_peek(struct vcon_replayer *r)
     return r->next_rc;
 }
 
+/* The line `vcon-trace dump` prints for the event (payloads shortened),
+ * then the note. */
 static void format_context(const struct replay_context_entry *e, char *line)
 {
-    replay_event_line(&e->ev, e->time_ns, line, REPLAY_LINE);
-    if (e->note != NULL) {
-        const size_t len = strlen(line);
+    const size_t len = vcon_trace_format_event(line, REPLAY_LINE, e->time_ns, &e->ev, 0);
+    if (e->note != NULL)
         snprintf(line + len, REPLAY_LINE - len, " %s", e->note);
-    }
 }
 
 static const char *context_line(struct replay_context_entry *e)
@@ -117,7 +117,7 @@ void replay_diverge(struct vcon_replayer *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(r->message + n, sizeof(r->message) - (size_t)n, fmt, ap);
     va_end(ap);
-    replay_event_line(&r->next, r->next_time, r->recorded_line, sizeof(r->recorded_line));
+    vcon_trace_format_event(r->recorded_line, sizeof(r->recorded_line), r->next_time, &r->next, 0);
 }
 
 /* Kinds a device makes by calling its host (inside a guest access, a host

@@ -317,7 +317,7 @@ static void replaying_twice_prints_identical_listings(void **state)
         for (size_t k = 0; k < len1; k++)
             lines += one[k] == '\n';
         assert_int_equal(lines, o.events + 2 + 3);
-        assert_non_null(strstr(one, "       0 0.000000000 META version 1.0"));
+        assert_non_null(strstr(one, "#0 t=0.000000000 dev=0 META version=1.0 "));
         free(one);
         free(two);
     }

@@ -353,7 +353,7 @@ static void flipped_interrupt_edge_is_reported_at_that_event(void **state)
     replay(path, VCON_REPLAY_AUTO, &o);
     expect_divergence(&o, seq, VCON_TRACE_IRQ_LEVEL);
     snprintf(want, sizeof(want),
-             "event %" PRIu64 " IRQ_LEVEL: recorded line %u level %u, device 0 set line %u level %u",
+             "event %" PRIu64 " IRQ_LEVEL: recorded line=%u level=%u, device 0 set line=%u level=%u",
              seq, UART_LINE, ev.irq.level ^ 1u, UART_LINE, ev.irq.level);
     assert_string_equal(o.message, want);
 }
@@ -374,10 +374,10 @@ static void report_names_the_mode_and_lists_the_events_before_the_divergence(voi
     expect_contains(o.report, "memory mode: strict (as asked)\n");
     snprintf(line, sizeof(line), "DIVERGENCE at event %" PRIu64 " (IRQ_LEVEL)\n", seq);
     expect_contains(o.report, line);
-    snprintf(line, sizeof(line), "  recorded:\n    %8" PRIu64 " ", seq);
+    snprintf(line, sizeof(line), "  recorded:\n    #%" PRIu64 " t=", seq);
     expect_contains(o.report, line);
     expect_contains(o.report, "  the 8 events before it:\n");
-    snprintf(line, sizeof(line), "\n    %8" PRIu64 " ", seq - 1);
+    snprintf(line, sizeof(line), "\n    #%" PRIu64 " t=", seq - 1);
     const char *last = strstr(o.report, line);
     assert_non_null(last);
     const char *end = strchr(last + 1, '\n');
@@ -474,7 +474,7 @@ static void dropped_interrupt_is_reported_where_the_device_raises_it(void **stat
     replay(path, VCON_REPLAY_STRICT, &o);
     assert_int_equal(o.status, VCON_REPLAY_DIVERGED);
     assert_int_equal(o.event, seq);
-    snprintf(want, sizeof(want), "device 0 set line %u level %u", UART_LINE, ev.irq.level);
+    snprintf(want, sizeof(want), "device 0 set line=%u level=%u", UART_LINE, ev.irq.level);
     expect_contains(o.message, want);
 }
 
@@ -499,7 +499,7 @@ static void extra_recorded_interrupt_is_one_the_device_did_not_make(void **state
     expect_divergence(&o, seq, VCON_TRACE_IRQ_LEVEL);
     char want[160];
     snprintf(want, sizeof(want),
-             "event %" PRIu64 " IRQ_LEVEL: recorded line 9 level 1 on device 0, but the device "
+             "event %" PRIu64 " IRQ_LEVEL: recorded line=9 level=1 on device 0, but the device "
              "made no such call",
              seq);
     assert_string_equal(o.message, want);

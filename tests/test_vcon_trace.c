@@ -406,6 +406,103 @@ static void dump_full_prints_whole_payloads(void **state)
     run_free(&r);
 }
 
+/* ---- the same line from the library (vcon_trace_format_event) -------- */
+
+/* The sample trace's events as the reader gives them: META, the samples
+ * numbered from 1, END. */
+static struct sample sample_event(const struct sample *s, size_t line)
+{
+    struct sample x = {0};
+    if (line == 0) {
+        x.ev.kind = VCON_TRACE_META;
+        x.ev.meta = sample_meta();
+        x.ev.meta.version_major = VCON_TRACE_VERSION_MAJOR;
+        x.ev.meta.version_minor = VCON_TRACE_VERSION_MINOR;
+    } else if (line <= NR_SAMPLES) {
+        x = s[line - 1];
+    } else {
+        x.time_ns = s[NR_SAMPLES - 1].time_ns;
+        x.ev.kind = VCON_TRACE_END;
+        x.ev.end.count = line;
+    }
+    x.ev.seq = line;
+    return x;
+}
+
+static void library_formats_the_dump_line_of_every_kind_into_a_buffer(void **state)
+{
+    (void)state;
+    struct sample s[NR_SAMPLES];
+    sample_events(s);
+    for (size_t i = 0; i < NR_DUMP_LINES; i++) {
+        const struct sample x = sample_event(s, i);
+        char line[512];
+        const size_t len = vcon_trace_format_event(line, sizeof(line), x.time_ns, &x.ev, 0);
+        assert_string_equal(line, sample_dump[i]);
+        assert_int_equal(len, strlen(sample_dump[i]));
+    }
+    /* The fields alone, and a device's call before the host answered it. */
+    char fields[256];
+    vcon_trace_format_fields(fields, sizeof(fields), &s[8].ev, 0);
+    assert_string_equal(fields, "line=4 level=1");
+    vcon_trace_format_fields(fields, sizeof(fields), &s[18].ev, 0);
+    assert_string_equal(fields, "");
+    vcon_trace_format_fields(fields, sizeof(fields), &s[3].ev, VCON_TRACE_TEXT_NO_ANSWER);
+    assert_string_equal(fields, "gpa=0x1000 len=100");
+    vcon_trace_format_fields(fields, sizeof(fields), &s[5].ev, VCON_TRACE_TEXT_NO_ANSWER);
+    assert_string_equal(fields, "gpa=0x2000 len=4 data=00010203");
+    vcon_trace_format_fields(fields, sizeof(fields), &s[10].ev, VCON_TRACE_TEXT_NO_ANSWER);
+    assert_string_equal(fields, "port=0 requested=16");
+    vcon_trace_format_fields(fields, sizeof(fields), &s[12].ev, VCON_TRACE_TEXT_NO_ANSWER);
+    assert_string_equal(fields, "port=1 len=3 data=68690a");
+    char t[32];
+    assert_int_equal(vcon_trace_format_time(t, sizeof(t), 3000000007ull), 11);
+    assert_string_equal(t, "3.000000007");
+}
+
+/* A buffer of every size up to the whole line: exactly that much is
+ * written (ASan sees the buffer's end), the text is the line's start, and a
+ * cut line ends in "...". The MARK's payload holds only as many bytes as
+ * the buffer: the formatter must not read further. */
+static void library_cuts_a_line_to_its_buffer_and_reads_no_further(void **state)
+{
+    (void)state;
+    static const char text[] = "a \"long\" mark\n with \x01 bytes, repeated a few times";
+    uint8_t payload[4 * sizeof(text)];
+    for (size_t i = 0; i < sizeof(payload); i++)
+        payload[i] = (uint8_t)text[i % (sizeof(text) - 1)];
+    struct vcon_trace_event ev = {.seq = 7, .kind = VCON_TRACE_MARK, .device = 255,
+                                  .payload = payload, .payload_len = sizeof(payload)};
+    char whole[2048];
+    const size_t full = vcon_trace_format_event(whole, sizeof(whole), 5, &ev, 0);
+    assert_true(full > sizeof(payload) && full < sizeof(whole) - 1);
+    for (size_t size = 0; size <= full + 1; size++) {
+        const size_t kept_bytes = size < sizeof(payload) ? size : sizeof(payload);
+        char *buf = malloc(size ? size : 1);
+        uint8_t *held = malloc(kept_bytes ? kept_bytes : 1);
+        assert_non_null(buf);
+        assert_non_null(held);
+        memcpy(held, payload, kept_bytes);
+        ev.payload = held;
+        const size_t len = vcon_trace_format_event(buf, size, 5, &ev, 0);
+        if (size == 0) {
+            assert_int_equal(len, 0);
+        } else if (size > full) {
+            assert_int_equal(len, full);
+            assert_string_equal(buf, whole);
+        } else {
+            assert_int_equal(len, size - 1);
+            assert_int_equal(strlen(buf), len);
+            const size_t kept = len >= 3 ? len - 3 : len;
+            assert_memory_equal(buf, whole, kept);
+            if (len >= 3)
+                assert_string_equal(buf + kept, "...");
+        }
+        free(held);
+        free(buf);
+    }
+}
+
 static void dump_of_a_truncated_trace_says_where_and_exits_0(void **state)
 {
     (void)state;
@@ -1375,7 +1472,7 @@ static void to_test_writes_a_divergence_test_with_index_and_kind(void **state)
     snprintf(corpus, sizeof(corpus), "%s/../corpus", tests);
     write_fake_replay(fake, sizeof(fake), "fake-div.sh",
                       "echo 'DIVERGENCE at event 9 (IRQ_LEVEL)'\n"
-                      "echo '  event 9 IRQ_LEVEL: recorded line 4 level 1, ...'\n"
+                      "echo '  event 9 IRQ_LEVEL: recorded line=4 level=1, ...'\n"
                       "exit 1");
     struct run r;
     vt(&r, "to-test", path, "-o", out, "--replay", fake, "--corpus", corpus, NULL);
@@ -1511,12 +1608,48 @@ static void to_test_asks_vcon_replay_for_the_outcome(void **state)
 #endif
 }
 
+/* vcon-replay's report quotes the diverging event and the events before it
+ * with the very lines `vcon-trace dump` prints for them. */
+static void vcon_replay_reports_events_as_dump_prints_them(void **state)
+{
+    (void)state;
+#ifndef VCON_REPLAY_BIN
+    print_message("skipped: vcon-replay is not built\n");
+    skip();
+#else
+    char path[256];
+    tmp_path(path, sizeof(path), "uart-report.pcap.zst");
+    write_uart_trace(path, 0x61);
+    struct run dump, replay;
+    vt(&dump, "dump", path, NULL);
+    assert_int_equal(dump.status, 0);
+    char *argv[] = {(char *)VCON_REPLAY_BIN, path, NULL};
+    run_argv(&replay, argv);
+    assert_int_equal(replay.status, 1);
+    assert_contains(replay.out, "DIVERGENCE at event 11 (READ_RESULT)\n");
+    char *lines[32], want[256];
+    const size_t n = split_lines(dump.out, lines, 32);
+    assert_int_equal(n, 16);
+    assert_string_equal(lines[11], "#11 t=0.000008000 dev=255 READ_RESULT = 0x61");
+    snprintf(want, sizeof(want), "  recorded:\n    %s\n  the 8 events before it:\n", lines[11]);
+    assert_contains(replay.out, want);
+    for (size_t i = 3; i < 11; i++) {
+        snprintf(want, sizeof(want), "\n    %s\n", lines[i]);
+        assert_contains(replay.out, want);
+    }
+    run_free(&dump);
+    run_free(&replay);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dump_prints_one_line_per_event_of_every_kind),
         cmocka_unit_test(dump_of_a_plain_pcap_is_the_same),
         cmocka_unit_test(dump_full_prints_whole_payloads),
+        cmocka_unit_test(library_formats_the_dump_line_of_every_kind_into_a_buffer),
+        cmocka_unit_test(library_cuts_a_line_to_its_buffer_and_reads_no_further),
         cmocka_unit_test(dump_of_a_truncated_trace_says_where_and_exits_0),
         cmocka_unit_test(dump_of_a_damaged_trace_names_file_and_event_and_exits_2),
         cmocka_unit_test(dump_of_a_missing_file_exits_2),
@@ -1549,6 +1682,7 @@ int main(void)
         cmocka_unit_test(to_test_writes_a_divergence_test_with_index_and_kind),
         cmocka_unit_test(minimize_keeps_a_divergence_of_the_same_kind_with_vcon_replay),
         cmocka_unit_test(to_test_asks_vcon_replay_for_the_outcome),
+        cmocka_unit_test(vcon_replay_reports_events_as_dump_prints_them),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }

@@ -53,8 +53,8 @@ static void describe_difference(const struct side *a, const struct side *b, bool
         snprintf(what, size, "device %u vs %u", x->device, y->device);
     } else if (a->time_ns != b->time_ns) {
         char ta[32], tb[32];
-        tool_format_time(ta, sizeof(ta), a->time_ns);
-        tool_format_time(tb, sizeof(tb), b->time_ns);
+        vcon_trace_format_time(ta, sizeof(ta), a->time_ns);
+        vcon_trace_format_time(tb, sizeof(tb), b->time_ns);
         snprintf(what, size, "time %s vs %s", ta, tb);
     } else if (x->kind == VCON_TRACE_END && ignore_labels) {
         /* END's count only counts labels differently. */
@@ -76,7 +76,7 @@ static void print_side(const struct side *s, bool full)
 {
     printf("%s: ", s->name);
     if (s->rc >= 0)
-        tool_print_event(stdout, s->time_ns, &s->ev, full);
+        vcon_trace_print_event(stdout, s->time_ns, &s->ev, full ? VCON_TRACE_TEXT_FULL : 0);
     else
         fputs(vcon_trace_reader_error(s->r), stdout);
     fputc('\n', stdout);

@@ -40,7 +40,7 @@ int trace_cmd_dump(int argc, char **argv)
         rc = vcon_trace_reader_next(r, &t, &ev);
         if (rc < 0)
             break;
-        tool_print_event(stdout, t, &ev, full);
+        vcon_trace_print_event(stdout, t, &ev, full ? VCON_TRACE_TEXT_FULL : 0);
         fputc('\n', stdout);
         if (rc == 0)
             break;

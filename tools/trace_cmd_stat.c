@@ -50,9 +50,9 @@ static void print_summary(const char *path, const struct stat_totals *s,
     const struct vcon_trace_meta *m = vcon_trace_reader_meta(r);
     bool compressed = vcon_trace_reader_compressed(r) == 1;
     char first[32], last[32], span[32];
-    tool_format_time(first, sizeof(first), s->first_time);
-    tool_format_time(last, sizeof(last), s->last_time);
-    tool_format_time(span, sizeof(span), s->last_time - s->first_time);
+    vcon_trace_format_time(first, sizeof(first), s->first_time);
+    vcon_trace_format_time(last, sizeof(last), s->last_time);
+    vcon_trace_format_time(span, sizeof(span), s->last_time - s->first_time);
 
     printf("file: %s\n", path);
     printf("format: %s, trace version %u.%u\n",
@@ -75,9 +75,9 @@ static void print_summary(const char *path, const struct stat_totals *s,
     printf("seed: %" PRIu64 "\n", m->seed);
     printf("ram: 0x%" PRIx64 " (%" PRIu64 " bytes)\n", m->ram_size, m->ram_size);
     printf("build id: ");
-    tool_print_quoted(stdout, m->build_id, m->build_id_len);
+    vcon_trace_print_quoted(stdout, m->build_id, m->build_id_len);
     printf("\nconfig: ");
-    tool_print_quoted(stdout, m->config, m->config_len);
+    vcon_trace_print_quoted(stdout, m->config, m->config_len);
     printf("\n");
     for (unsigned k = 0; k < VCON_TRACE_KIND_COUNT; k++)
         if (s->kinds[k])

@@ -1,7 +1,8 @@
 /* vcon-trace: the pieces its subcommands share. Each subcommand lives in
  * tools/trace_cmd_NAME.c as `int trace_cmd_NAME(int argc, char **argv)`, with
  * argv[0] the subcommand's name, and returns the process's exit status. The
- * output formats are documented in docs/vcon-trace.md. */
+ * output formats are documented in docs/vcon-trace.md; events are printed by
+ * the trace library (vcon_trace_print_event), as vcon-replay shows them. */
 #ifndef VCON_TRACE_TOOL_H
 #define VCON_TRACE_TOOL_H
 
@@ -18,9 +19,6 @@ enum {
     TOOL_EXIT_DIFFERENT = 1, /* diff: the traces differ; minimize: no failure */
     TOOL_EXIT_ERROR = 2,     /* bad usage, an unreadable or damaged input, a write error */
 };
-
-/* Payload bytes a dump line shows without --full. */
-#define TOOL_PAYLOAD_PREVIEW 32u
 
 int trace_cmd_dump(int argc, char **argv);
 int trace_cmd_stat(int argc, char **argv);
@@ -66,18 +64,6 @@ int tool_finish_output(const char *cmd, int status);
 
 /* A non-negative decimal (or 0x-hex) number; false for anything else. */
 bool tool_parse_u64(const char *s, uint64_t *out);
-
-/* ---- events as text (trace_cmd_format.c) ------------------------------- */
-
-/* "1.000002000": seconds and nanoseconds of a virtual time. */
-void tool_format_time(char *buf, size_t size, uint64_t time_ns);
-
-/* One dump line without the newline: "#SEQ t=TIME dev=D KIND fields". With
- * full false, payloads longer than TOOL_PAYLOAD_PREVIEW bytes end in "...". */
-void tool_print_event(FILE *out, uint64_t time_ns, const struct vcon_trace_event *ev, bool full);
-
-/* A byte string as a C-style quoted string ("a\n\x01"). */
-void tool_print_quoted(FILE *out, const void *bytes, size_t len);
 
 /* ---- reading and writing traces (trace_cmd_io.c) ----------------------- */
 

@@ -1,8 +1,8 @@
 /* The vcon trace format: a zstd-compressed classic pcap file, one packet per
  * event crossing the host seam. This header is the whole API of the trace
- * library (writer, reader, event encoding); docs/trace-format.md is the
- * normative description of the bytes. The library depends on nothing else in
- * the project.
+ * library (writer, reader, event encoding, events as text);
+ * docs/trace-format.md is the normative description of the bytes. The
+ * library depends on nothing else in the project.
  *
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno-style code on failure; the reader adds VCON_TRACE_TRUNCATED
@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,6 +198,46 @@ int vcon_trace_event_encode(const struct vcon_trace_event *ev, uint8_t *buf, siz
  * -ENOTSUP for a META of another major version, with a message in err. */
 int vcon_trace_event_decode(const uint8_t *body, size_t len, struct vcon_trace_event *ev,
                             char *err, size_t err_size);
+
+/* ---- events as text --------------------------------------------------- */
+
+/* One line per event, the same wherever an event is shown (`vcon-trace dump`
+ * and `diff`, vcon-replay's listing and reports):
+ *     #SEQ t=SECONDS.NANOSECONDS dev=DEVICE KIND FIELDS
+ * docs/vcon-trace.md ("dump") documents FIELDS per kind; the format is
+ * stable, scripts parse it. Lines have no newline. */
+
+/* Payload bytes shown as hex without VCON_TRACE_TEXT_FULL; a longer payload
+ * ends in "...". Strings (META's, HOTPLUG's name, MARK's text) are always
+ * shown whole. */
+#define VCON_TRACE_TEXT_PREVIEW 32u
+
+enum vcon_trace_text_flags {
+    VCON_TRACE_TEXT_FULL = 1u << 0, /* whole payloads */
+    /* Leave out what the host answers to a device's call: the result of
+     * MEM_READ/WRITE and BACKEND_READ/WRITE, and the data of the reads. For
+     * describing a call the device is making now. */
+    VCON_TRACE_TEXT_NO_ANSWER = 1u << 1,
+};
+
+/* Into buf like snprintf, but a line longer than size - 1 characters is
+ * cut and ends in "..." (never an overrun). Reads at most size bytes of a
+ * payload or string, so buf bounds what the payload must hold. Returns the
+ * length written. */
+size_t vcon_trace_format_event(char *buf, size_t size, uint64_t time_ns,
+                               const struct vcon_trace_event *ev, unsigned flags);
+/* FIELDS alone, e.g. "line=4 level=1"; "" for RESET. Cut like a line. */
+size_t vcon_trace_format_fields(char *buf, size_t size, const struct vcon_trace_event *ev,
+                                unsigned flags);
+/* The line on out, whole however long. Returns 0, or -EIO when out is in
+ * error. */
+int vcon_trace_print_event(FILE *out, uint64_t time_ns, const struct vcon_trace_event *ev,
+                           unsigned flags);
+/* "1.000002000": a virtual time as the line shows it. Cut like a line. */
+size_t vcon_trace_format_time(char *buf, size_t size, uint64_t time_ns);
+/* A byte string as the line shows strings: in double quotes, with \", \\,
+ * \n, \r, \t, and \xHH for every other byte outside 0x20..0x7e. */
+int vcon_trace_print_quoted(FILE *out, const void *bytes, size_t len);
 
 /* ---- writer ----------------------------------------------------------- */
 
