@@ -15,8 +15,12 @@
 #include "vcon/console.h"
 
 /* The rig both targets use: a multiport console with ports 0 ("p0", the
- * console) and 1 ("p1"), 16-entry queues, 1 MiB of guest RAM. */
-#define FZC_CONFIG "--console-queue-size 16 -s 3,virtio-console,@stdio:p0,pty:p1"
+ * console) and 1 ("p1"), 16-entry queues, 1 MiB of guest RAM with a hole of
+ * 128 bytes in the middle of a posted buffer's slot (0x80000-0x801FF): a
+ * buffer whose first and last bytes are RAM still faults in its middle, as
+ * it can on a host whose RAM has holes, and the device's copies must cope. */
+#define FZC_CONFIG \
+    "--ram-hole 0x80100,0x80 --console-queue-size 16 -s 3,virtio-console,@stdio:p0,pty:p1"
 #define FZC_RAM_SIZE (1024u * 1024u)
 #define FZC_QUEUE_SIZE 16u
 #define FZC_NR_QUEUES (2u + 2u * VCON_CONSOLE_MAX_PORTS)

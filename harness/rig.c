@@ -39,6 +39,7 @@ struct vcon_rig {
 /* What the command line asks for, in the order it asks. */
 struct rig_plan {
     struct vcon_dm_config dm;
+    uint64_t hole_gpa, hole_len; /* --ram-hole */
     unsigned nr;
     struct {
         enum vcon_rig_device_kind kind;
@@ -96,6 +97,22 @@ static int add_item(struct rig_plan *plan, enum vcon_rig_device_kind kind, unsig
     plan->item[plan->nr].no_multiport = no_multiport;
     plan->item[plan->nr].queue_size = queue_size;
     plan->nr++;
+    return 0;
+}
+
+/* "GPA,LENGTH", each decimal or 0x-prefixed hexadecimal, the length not 0. */
+static int parse_range(const char *text, uint64_t *gpa, uint64_t *len)
+{
+    char *end;
+    if (*text < '0' || *text > '9')
+        return -EINVAL;
+    errno = 0;
+    *gpa = strtoull(text, &end, 0);
+    if (errno != 0 || *end != ',' || end[1] < '0' || end[1] > '9')
+        return -EINVAL;
+    *len = strtoull(end + 1, &end, 0);
+    if (errno != 0 || *end != 0 || *len == 0)
+        return -EINVAL;
     return 0;
 }
 
@@ -157,6 +174,10 @@ static int parse_config(char *text, struct rig_plan *plan, char *err, size_t err
             if (parse_choice(value, irq_modes, 2, &choice))
                 return fail(err, errlen, "--uart-irq takes level or edge, not", value);
             uart.irq_mode = (enum vcon_uart_irq_mode)choice;
+        } else if (strcmp(tok, "--ram-hole") == 0) {
+            if (parse_range(value, &plan->hole_gpa, &plan->hole_len))
+                return fail(err, errlen, "--ram-hole takes GPA,LENGTH (numbers, 0x for hex), not",
+                            value);
         } else if (strcmp(tok, "--console-no-multiport") == 0) {
             no_multiport = true;
         } else if (strcmp(tok, "--console-queue-size") == 0) {
@@ -298,6 +319,9 @@ int vcon_rig_create(const char *config, size_t ram_size, const struct vcon_rig_h
     rc = parse_config(text, plan, err, errlen);
     if (rc == 0)
         rc = vcon_vm_create(ram_size ? ram_size : VCON_RIG_DEFAULT_RAM, &rig->vm);
+    if (rc == 0 && plan->hole_len != 0 &&
+        vcon_vm_set_ram_hole(rig->vm, plan->hole_gpa, plan->hole_len) != 0)
+        rc = fail(err, errlen, "--ram-hole: the range is not inside guest RAM", NULL);
     for (unsigned i = 0; rc == 0 && i < plan->nr; i++) {
         rig->nr_devices = i + 1;
         if (plan->item[i].kind == VCON_RIG_UART)

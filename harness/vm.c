@@ -106,9 +106,19 @@ bool harness_ram_contains(const struct vcon_vm *vm, uint64_t gpa, size_t len)
     /* Written as a subtraction so that gpa + len never has to be formed: it
      * wraps for a gpa near UINT64_MAX. */
     const uint64_t size = vm->ram_size;
-    if (gpa > size)
+    if (gpa > size || (uint64_t)len > size - gpa)
         return false;
-    return (uint64_t)len <= size - gpa;
+    /* Both ranges lie inside RAM here, so their ends cannot wrap. */
+    return vm->hole_len == 0 || gpa + len <= vm->hole_gpa || gpa >= vm->hole_gpa + vm->hole_len;
+}
+
+int vcon_vm_set_ram_hole(struct vcon_vm *vm, uint64_t gpa, uint64_t len)
+{
+    if (len != 0 && (gpa >= vm->ram_size || len > vm->ram_size - gpa))
+        return -EINVAL;
+    vm->hole_gpa = len != 0 ? gpa : 0;
+    vm->hole_len = len;
+    return 0;
 }
 
 int vcon_vm_guest_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len)

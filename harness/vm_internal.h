@@ -52,6 +52,7 @@ struct harness_timer {
 struct vcon_vm {
     uint8_t *ram;
     size_t ram_size;
+    uint64_t hole_gpa, hole_len; /* not RAM (vcon_vm_set_ram_hole); len 0: none */
     /* One bit per VCON_VM_PAGE_SIZE page written since the last
      * vcon_vm_clear_dirty(). */
     uint64_t *dirty;

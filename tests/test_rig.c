@@ -136,6 +136,35 @@ static void test_feed_reaches_the_uart_and_the_observer_sees_it_first(void **sta
     vcon_rig_destroy(rig);
 }
 
+static void test_ram_hole_is_no_ram_for_anyone(void **state)
+{
+    (void)state;
+    struct vcon_rig *rig = make("--ram-hole 0x2000,256 " UART_AND_CONSOLE);
+    struct vcon_vm *vm = vcon_rig_vm(rig);
+    uint8_t buf[512] = {0};
+    /* Around the hole: RAM. */
+    assert_int_equal(vcon_vm_guest_write(vm, 0x1F00, buf, 0x100), 0);
+    assert_int_equal(vcon_vm_guest_write(vm, 0x2100, buf, 0x100), 0);
+    assert_int_equal(vcon_vm_guest_read(vm, 0x1FFF, buf, 1), 0);
+    /* Touching it anywhere: refused, including a range whose first and last
+     * bytes are RAM (what a device's copy meets in a buffer's middle). */
+    assert_int_equal(vcon_vm_guest_write(vm, 0x2000, buf, 1), -EFAULT);
+    assert_int_equal(vcon_vm_guest_read(vm, 0x20FF, buf, 1), -EFAULT);
+    assert_int_equal(vcon_vm_guest_read(vm, 0x1FFF, buf, 2), -EFAULT);
+    assert_int_equal(vcon_vm_guest_write(vm, 0x1F00, buf, sizeof(buf)), -EFAULT);
+    /* Removed, it is RAM again. */
+    assert_int_equal(vcon_vm_set_ram_hole(vm, 0, 0), 0);
+    assert_int_equal(vcon_vm_guest_write(vm, 0x1F00, buf, sizeof(buf)), 0);
+    assert_int_equal(vcon_vm_set_ram_hole(vm, VCON_RIG_DEFAULT_RAM - 1, 2), -EINVAL);
+    vcon_rig_destroy(rig);
+
+    expect_refused("--ram-hole 0x2000 " UART_AND_CONSOLE, "GPA,LENGTH");
+    expect_refused("--ram-hole 0x2000,0 " UART_AND_CONSOLE, "'0x2000,0'");
+    expect_refused("--ram-hole 0x2000,4k " UART_AND_CONSOLE, "'0x2000,4k'");
+    expect_refused("--ram-hole 0x2000,-1 " UART_AND_CONSOLE, "'0x2000,-1'");
+    expect_refused("--ram-hole 0x1000000,16 " UART_AND_CONSOLE, "not inside guest RAM");
+}
+
 static void test_events_for_missing_devices_or_ports_are_refused(void **state)
 {
     (void)state;
@@ -166,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_console_options_apply_to_following_consoles),
         cmocka_unit_test(test_feed_reaches_the_uart_and_the_observer_sees_it_first),
         cmocka_unit_test(test_events_for_missing_devices_or_ports_are_refused),
+        cmocka_unit_test(test_ram_hole_is_no_ram_for_anyone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -890,6 +890,12 @@ static void c_bar(struct buf *b, unsigned bar, bool write, unsigned off, unsigne
         put32(b, value);
 }
 
+/* An op without operands (guest_step): its opcode alone. */
+static void c_op0(struct buf *b, enum fzc_op op)
+{
+    put8(b, op);
+}
+
 static void c_op1(struct buf *b, enum fzc_op op, unsigned a)
 {
     put8(b, op);
@@ -1009,15 +1015,45 @@ static void console_edge_cases(void)
     put8(b, FZC_FILL); put32(b, (16u + 2u * 3u) * 4096u + 16u * 16u + 2u); put16(b, 2); put8(b, 0x80);
     c_op1(b, FZC_KICK, 3);
     c_input(b, 1, "more", true);
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
+
+    /* Buffers across the rig's RAM hole (FZC_CONFIG): first and last bytes
+     * in RAM, the middle not (8 bytes before the hole: a control message
+     * header fits, a name does not), on a port's receive and transmit
+     * queues and on both control queues; then traffic for each. */
+    b = seed("console", "edge-ram-hole");
+    put8(b, 0);
+    c_op1(b, FZC_BRINGUP, 0);
+    c_op0(b, FZC_GUEST_STEP);
+    c_op0(b, FZC_GUEST_STEP);
+    for (unsigned q = 0; q < 4; q++) {
+        const bool writable = q == 0 || q == 2;
+        c_desc(b, q, 15, 0x800F8, 0x100, writable ? VCON_VIRTQ_DESC_F_WRITE : 0, 0);
+        put8(b, FZC_AVAIL); put8(b, q); put8(b, 15);
+    }
+    c_op1(b, FZC_KICK, 3);
+    c_op1(b, FZC_KICK, 2);
+    c_op1(b, FZC_KICK, 1);
+    c_op1(b, FZC_KICK, 0);
+    /* Enough to fill the receive and control buffers posted before them. */
+    for (unsigned i = 0; i < 4; i++)
+        c_input(b, 0,
+                "bytes for the buffers ahead of the one with a hole in it, and then for that "
+                "one: the receive buffers a guest step posts hold 255 bytes each, two of them",
+                true);
+    put8(b, FZC_RESIZE); put8(b, 0); put16(b, 132); put16(b, 43);
+    for (unsigned port = 3; port < 9; port++) {
+        put8(b, FZC_HOTPLUG); put8(b, port); put8(b, 1); put8(b, port);
+    }
+    c_op0(b, FZC_GUEST_STEP);
 
     /* Data both ways with segmented and indirect buffers, a backend that
      * blocks, closes and comes back, and the emergency register. */
     b = seed("console", "edge-data-paths");
     put8(b, 0);
     c_op1(b, FZC_BRINGUP, FZC_UP_INDIRECT);
-    c_op1(b, FZC_GUEST_STEP, 0);
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
+    c_op0(b, FZC_GUEST_STEP);
     c_ctrl(b, 1, VCON_CONSOLE_PORT_OPEN, 1, 0);
     c_post(b, 4, 0x01 | 0x04 | 0x18, 300);
     put8(b, FZC_WRITE_BUDGET); put8(b, 1); put16(b, 7);
@@ -1033,21 +1069,21 @@ static void console_edge_cases(void)
     put8(b, FZC_BACKEND_OPEN); put8(b, 1); put8(b, 1);
     c_bar(b, 0, true, 0x1C, 1, 'E');
     c_bar(b, 0, true, 0x1C, 4, 'M');
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
 
     /* A host whose backends claim one byte more than they moved, both
      * ways, on the console port and a second port. */
     b = seed("console", "edge-host-overclaims");
     put8(b, 0);
     c_op1(b, FZC_BRINGUP, 0);
-    c_op1(b, FZC_GUEST_STEP, 0);
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
+    c_op0(b, FZC_GUEST_STEP);
     put8(b, FZC_SCRIPT); put8(b, 0); put8(b, 0xC0);
     c_input(b, 0, "more than it says", true);
     c_input(b, 1, "port one", true);
     c_post(b, 1, 0x00, 40);
     c_post(b, 5, 0x04, 24);
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
     put8(b, FZC_SCRIPT); put8(b, 0); put8(b, 0x80);
     c_input(b, 0, "honest again", true);
 
@@ -1068,18 +1104,18 @@ static void console_edge_cases(void)
     c_cfg(b, true, 0x42, 2, 0);
     c_bar(b, 0, false, 0x13, 1, 0);
     c_op1(b, FZC_MSIX, 0x01);
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
 
     /* Host events on every kind of port: absent, out of range, port 0. */
     b = seed("console", "edge-host-events");
     put8(b, 0x3F); /* destroy the device at the end */
     c_op1(b, FZC_BRINGUP, FZC_UP_ALL_QUEUES);
-    c_op1(b, FZC_GUEST_STEP, 0);
+    c_op0(b, FZC_GUEST_STEP);
     for (unsigned port = 0; port < 20; port += 3) {
         put8(b, FZC_HOTPLUG); put8(b, port); put8(b, 3); put8(b, port % 8);
         put8(b, FZC_RESIZE); put8(b, port); put16(b, 200 + port); put16(b, 50);
         put8(b, FZC_BACKEND_OPEN); put8(b, port); put8(b, port & 1);
-        c_op1(b, FZC_GUEST_STEP, 0);
+        c_op0(b, FZC_GUEST_STEP);
     }
     put8(b, FZC_HOTPLUG); put8(b, 0); put8(b, 0); put8(b, 0);
     put8(b, FZC_HOTPLUG); put8(b, 6); put8(b, 0); put8(b, 0);

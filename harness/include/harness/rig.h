@@ -13,6 +13,8 @@
  *   --uart-irq level|edge
  *   --console-no-multiport                for every following virtio-console
  *   --console-queue-size N
+ *   --ram-hole GPA,LENGTH                 guest-physical range that is not RAM
+ *                                         (harness/vm.h, vcon_vm_set_ram_hole)
  * Backends named in the options are not opened: every port of a rig has a
  * scripted backend (harness/script_backend.h). */
 #ifndef HARNESS_RIG_H

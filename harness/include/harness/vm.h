@@ -21,6 +21,12 @@ void vcon_vm_destroy(struct vcon_vm *vm);
 
 /* ---- guest RAM ------------------------------------------------------- */
 size_t vcon_vm_ram_size(const struct vcon_vm *vm);
+/* A range of guest-physical addresses inside RAM that is not RAM, as the
+ * PCI hole below 4 GiB is on a real machine: every access that touches it
+ * fails, the devices' and the fake guest's, so a buffer whose first and last
+ * bytes are RAM can still fault in its middle. One hole; len 0 removes it.
+ * 0, or -EINVAL when the range is not inside RAM. */
+int vcon_vm_set_ram_hole(struct vcon_vm *vm, uint64_t gpa, uint64_t len);
 /* The fake guest's own memory accesses (not the device's). 0 or -EFAULT. */
 int vcon_vm_guest_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len);
 int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len);
