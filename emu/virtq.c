@@ -123,12 +123,6 @@ uint64_t vcon_virtq_legacy_bytes(uint16_t size)
            VIRTQ_USED_ELEM_BYTES * n + 2u;
 }
 
-/* Pop hands out only heads below the queue's size, so clearing head_out up
- * to the size clears every entry that can be set, and head_in_bytes is
- * never read without its head_out entry. Clearing both whole arrays cost
- * every reset some 5 KiB of stores per queue (over 300 KiB for a
- * transport's 64 queues, on each status write of 0 by the guest) and made
- * those pages resident. The log budget, after the arrays, is kept as it is. */
 /* Nothing but the log budget may follow the arrays, or the reset would
  * leave it as it was. */
 _Static_assert(offsetof(struct vcon_virtq, log_budget) - offsetof(struct vcon_virtq, head_in_bytes) -
@@ -140,6 +134,12 @@ _Static_assert(sizeof(struct vcon_virtq) - offsetof(struct vcon_virtq, log_budge
                    _Alignof(struct vcon_virtq),
                "vcon_virtq: the log budget is the last member");
 
+/* Pop hands out only heads below the queue's size, so clearing head_out up
+ * to the size clears every entry that can be set, and head_in_bytes is
+ * never read without its head_out entry. Clearing both whole arrays cost
+ * every reset some 5 KiB of stores per queue (over 300 KiB for a
+ * transport's 64 queues, on each status write of 0 by the guest) and made
+ * those pages resident. The log budget, after the arrays, is kept as it is. */
 void vcon_virtq_reset(struct vcon_virtq *vq)
 {
     const struct vcon_host *host = vq->host;

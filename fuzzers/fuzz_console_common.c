@@ -427,12 +427,12 @@ static void check_used_rings(void)
         const struct vcon_virtq *vq = Z.vq[q];
         /* Not set up (size 0), or nothing published since the last look:
          * the common cases, read from the queue's fields directly. */
-        if (vq->size != 0 && Z.seen_valid[q] && vq->used_idx == Z.seen_used[q])
-            continue;
         if (vq->size == 0) {
             Z.seen_valid[q] = false;
             continue;
         }
+        if (Z.seen_valid[q] && vq->used_idx == Z.seen_used[q])
+            continue;
         uint16_t from = Z.seen_valid[q] ? Z.seen_used[q] : 0;
         if ((uint16_t)(vq->used_idx - from) > vq->size)
             from = vq->used_idx >= vq->size ? (uint16_t)(vq->used_idx - vq->size) : 0;

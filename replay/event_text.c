@@ -8,11 +8,6 @@
 
 #include "replay_internal.h"
 
-void replay_event_fields(const struct vcon_trace_event *ev, char *buf, size_t size)
-{
-    vcon_trace_format_fields(buf, size, ev, 0);
-}
-
 /* The verb of a device call, by the event kind it makes. */
 static const char *call_verb(unsigned kind)
 {

@@ -36,7 +36,7 @@ static void diverge_fields(struct vcon_replayer *r, const struct vcon_trace_even
                            const struct vcon_trace_event *call, const char *detail)
 {
     char was[REPLAY_LINE], now[REPLAY_LINE];
-    replay_event_fields(recorded, was, sizeof(was));
+    vcon_trace_format_fields(was, sizeof(was), recorded, 0);
     replay_describe_call(call, now, sizeof(now));
     replay_diverge(r, "recorded %s, %s%s", was, now, detail ? detail : "");
 }

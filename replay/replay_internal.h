@@ -40,8 +40,6 @@ struct replay_context_entry {
 /* Lines and fields are vcon_trace_format_event's and _fields' (vcon/trace.h),
  * payloads shortened to the preview, the same as `vcon-trace dump`. */
 
-/* The kind's own fields, e.g. "line=4 level=1" for IRQ_LEVEL. */
-void replay_event_fields(const struct vcon_trace_event *ev, char *buf, size_t size);
 /* What a device (or the guest's read) did, as a phrase that completes
  * "..., " in a divergence message: "device 0 set line=4 level=0". */
 void replay_describe_call(const struct vcon_trace_event *call, char *buf, size_t size);

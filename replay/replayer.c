@@ -140,7 +140,7 @@ static bool device_call_kind(unsigned kind)
 void replay_diverge_unexpected(struct vcon_replayer *r, const struct vcon_trace_event *call)
 {
     char was[REPLAY_LINE], now[REPLAY_LINE];
-    replay_event_fields(&r->next, was, sizeof(was));
+    vcon_trace_format_fields(was, sizeof(was), &r->next, 0);
     replay_describe_call(call, now, sizeof(now));
     if (r->next_rc == 0)
         replay_diverge(r, "the recording ends here, but %s", now);
@@ -250,7 +250,7 @@ static void finish_if_stopped(struct vcon_replayer *r)
 static void diverge_no_call(struct vcon_replayer *r)
 {
     char was[REPLAY_LINE];
-    replay_event_fields(&r->next, was, sizeof(was));
+    vcon_trace_format_fields(was, sizeof(was), &r->next, 0);
     if (r->next.kind == VCON_TRACE_READ_RESULT)
         replay_diverge(r, "recorded %s, but there was no guest read to return it", was);
     else
