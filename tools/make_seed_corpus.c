@@ -1047,6 +1047,24 @@ static void console_edge_cases(void)
     }
     c_op0(b, FZC_GUEST_STEP);
 
+    /* A control message across the rig's RAM hole: its header fits before
+     * the hole, a port's name does not. The four control buffers of the
+     * bring-up go to DEVICE_ADD for ports 0, 1, 9 and 10 (no guest step
+     * posts more); the guest then makes port 9 ready, so its name waits,
+     * and the only control buffer it gets is the one across the hole. */
+    b = seed("console", "edge-ram-hole-ctrl");
+    put8(b, 0);
+    c_op1(b, FZC_BRINGUP, 0);
+    put8(b, FZC_HOTPLUG); put8(b, 9); put8(b, 1); put8(b, 5);
+    put8(b, FZC_HOTPLUG); put8(b, 10); put8(b, 1); put8(b, 7);
+    c_ctrl(b, 9, VCON_CONSOLE_PORT_READY, 1, 0);
+    for (unsigned i = 0; i < 3; i++) {
+        c_desc(b, 2, 15, 0x800F8, 0x100, VCON_VIRTQ_DESC_F_WRITE, 0);
+        put8(b, FZC_AVAIL); put8(b, 2); put8(b, 15);
+        c_op1(b, FZC_KICK, 2);
+    }
+    c_op0(b, FZC_GUEST_STEP);
+
     /* Data both ways with segmented and indirect buffers, a backend that
      * blocks, closes and comes back, and the emergency register. */
     b = seed("console", "edge-data-paths");
