@@ -1031,6 +1031,10 @@ static void console_edge_cases(void)
         c_desc(b, q, 15, 0x800F8, 0x100, writable ? VCON_VIRTQ_DESC_F_WRITE : 0, 0);
         put8(b, FZC_AVAIL); put8(b, q); put8(b, 15);
     }
+    /* The control message the transmit buffer starts with: an unknown port
+     * (all zero would be DEVICE_READY 0, "setup failed", and no port
+     * could be hot-plugged after it). */
+    put8(b, FZC_FILL); put32(b, 0x800F8); put16(b, 8); put8(b, 0x01);
     c_op1(b, FZC_KICK, 3);
     c_op1(b, FZC_KICK, 2);
     c_op1(b, FZC_KICK, 1);
