@@ -54,7 +54,8 @@ _Noreturn void vcon_fuzz_fail(const char *name, const char *expr, const char *fi
 _Noreturn void vcon_fuzz_fail_invariant(const struct vcon_invariant_failure *why)
 {
     vcon_fuzz_detail("%s", why->detail);
-    vcon_fuzz_fail(why->name, "(a state invariant, harness/invariants.c)", "harness/invariants.c", 0);
+    vcon_fuzz_fail(why->name, "(shared with vcon-replay --check)",
+                   why->source != NULL ? why->source : "harness/", 0);
 }
 
 /* ---- op streams ------------------------------------------------------ */

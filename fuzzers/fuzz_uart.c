@@ -9,12 +9,14 @@
  * After every guest access and host event the target checks: the state
  * invariants of harness/invariants.h (the interrupt line against the
  * device's pending state, FIFO counts and capacities, LSR/IIR/IER/MCR/FCR
- * consistency), the raise count, that the backend gave the
- * device exactly what was queued, and that bytes are neither lost nor
- * duplicated between the backend and the guest (receive: the device-model
- * flavour's FIFO holds exactly the backend bytes not yet read, in order, and
- * RBR returns them; the hypervisor flavour's input buffer and FIFO account
- * for every byte) and between the guest's THR writes and the backend. */
+ * consistency), that the backend gave the device exactly what was queued,
+ * and, with the conservation model of harness/uart_model.h (which
+ * vcon-replay --check runs too), the raise count and that bytes are neither
+ * lost nor duplicated between the backend and the guest (receive: the
+ * device-model flavour's FIFO holds exactly the backend bytes not yet read,
+ * in order, and RBR returns them; the hypervisor flavour's input buffer and
+ * FIFO account for every byte) and between the guest's THR writes and the
+ * backend. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,11 +26,11 @@
 #include "fuzz_common.h"
 #include "fuzz_ops.h"
 #include "harness/invariants.h"
+#include "harness/uart_model.h"
 #include "vcon/uart.h"
 
 #define UART_DEVICE 0u
 #define NR_COMBOS 8u
-#define SHADOW_SIZE (2u * VCON_UART_MAX_FIFO)
 /* The UART sits at com1 (0x3F8, IRQ 4) in every configuration. */
 static const char *const combo_config[NR_COMBOS] = {
     "-s 1:0,lpc --uart-flavour dm --uart-profile 16550a --uart-irq level -l com1,stdio",
@@ -47,43 +49,11 @@ static const char *const op_names[FZU_OP_COUNT] = {
     "time_timer", "line_error", "modem_lines", "reset", "setup", "overclaim",
 };
 
-/* A byte queue for the shadow models. */
-struct shadow {
-    uint8_t byte[SHADOW_SIZE];
-    unsigned head, count;
-};
-
-static void shadow_clear(struct shadow *s)
-{
-    s->head = 0;
-    s->count = 0;
-}
-
-static void shadow_push(struct shadow *s, uint8_t b)
-{
-    VCON_FUZZ_CHECK(s->count < SHADOW_SIZE, "shadow: model within its size");
-    s->byte[(s->head + s->count) % SHADOW_SIZE] = b;
-    s->count++;
-}
-
-static uint8_t shadow_at(const struct shadow *s, unsigned i)
-{
-    return s->byte[(s->head + i) % SHADOW_SIZE];
-}
-
-static void shadow_drop(struct shadow *s, unsigned n)
-{
-    s->head = (s->head + n) % SHADOW_SIZE;
-    s->count -= n;
-}
-
 /* What an event did before and after, for the checks. */
 struct snapshot {
-    struct vcon_uart_state st;
-    struct vcon_uart_stats stats;
+    struct vcon_uart_model_view view;
     uint64_t taken;
     size_t out_len;
-    uint64_t raises;
 };
 
 /* Everything one input needs. */
@@ -102,9 +72,7 @@ struct run {
     uint8_t *fed; /* every byte queued on the backend, in order */
     size_t fed_len, fed_cap;
 
-    struct shadow rx;     /* DM flavour: the receive FIFO's bytes */
-    bool rx_known;        /* rx is exact (no loopback or error bytes in it) */
-    struct shadow tx;     /* the transmit FIFO's bytes */
+    struct vcon_uart_model model; /* the bytes' conservation (harness/uart_model.h) */
     /* Two snapshots used in turn: the state after the last event is the
      * state before the next one (nothing changes the device in between:
      * queuing backend input or changing the script does not). */
@@ -116,184 +84,84 @@ static struct vcon_fuzz_rig rigs[NR_COMBOS];
 
 static void take_snapshot(const struct run *r, struct snapshot *s)
 {
-    vcon_uart_get_state(r->uart, &s->st);
-    vcon_uart_get_stats(r->uart, &s->stats);
+    vcon_uart_get_state(r->uart, &s->view.st);
+    vcon_uart_get_stats(r->uart, &s->view.stats);
     s->taken = r->fr->seam[UART_DEVICE].backend_taken[0];
     (void)vcon_script_output(r->backend, &s->out_len);
-    s->raises = vcon_vm_irq_raises(r->vm, r->irq_line);
+    s->view.raises = vcon_vm_irq_raises(r->vm, r->irq_line);
 }
 
-/* What a guest access will do, judged from the state before it. */
-struct access {
-    bool is_write;
-    unsigned offset, size;
-    uint32_t value;
-    bool effective; /* reaches a register: the bus routes it and the size is 1 or 2 */
-    bool thr;       /* a THR write (DLAB 0) */
-    bool rbr;       /* an RBR read (DLAB 0) */
-    bool fcr;       /* writes FCR (may clear the FIFOs) */
-    bool impure;    /* may put a byte that is not from the backend into the FIFO */
-};
-
-enum event_kind {
-    EV_ACCESS,
-    EV_OTHER,      /* backend_ready, time, modem lines: no clearing, no foreign bytes */
-    EV_LINE_ERROR, /* a foreign byte */
-    EV_RESET,      /* clears the FIFOs and the input buffer */
-};
-
-static void check_state(const struct run *r, const struct snapshot *post, uint64_t raises_base,
-                        uint64_t stats_raises_base)
+static void check_state(const struct run *r, const struct snapshot *post)
 {
     struct vcon_invariant_failure why;
-    if (!vcon_check_uart_state(&r->config, &post->st, vcon_vm_irq_level(r->vm, r->irq_line), &why))
+    if (!vcon_check_uart_state(&r->config, &post->view.st, vcon_vm_irq_level(r->vm, r->irq_line),
+                               &why))
         vcon_fuzz_fail_invariant(&why);
-    VCON_FUZZ_CHECK(post->raises - raises_base == post->stats.irq_raises - stats_raises_base,
-                    "uart irq: raises seen by the VM equal the device's count");
     /* The backend gave the device what was queued, nothing else. */
     VCON_FUZZ_CHECK(post->taken + vcon_script_pending_input(r->backend) == r->fed_len,
                     "uart backend: bytes taken plus bytes pending equal bytes queued");
 }
 
-/* Receive side: counts for both flavours, contents for the DM flavour. */
-static void check_receive(struct run *r, const struct snapshot *pre, const struct snapshot *post,
-                          enum event_kind kind, const struct access *a, uint32_t read_value)
-{
-    const uint64_t taken = post->taken - pre->taken;
-    const uint64_t dropped = post->stats.input_dropped - pre->stats.input_dropped;
-    const uint64_t pushed = post->stats.rx_bytes - pre->stats.rx_bytes;
-    const bool impure = kind == EV_LINE_ERROR || (kind == EV_ACCESS && a->impure);
-    const bool clears = kind == EV_RESET || (kind == EV_ACCESS && a->fcr);
+static uint64_t raises_base;
 
-    if (impure) {
-        r->rx_known = post->st.rx_count == 0;
-        if (r->rx_known)
-            shadow_clear(&r->rx);
-        return;
-    }
-    VCON_FUZZ_CHECK(post->stats.overruns == pre->stats.overruns,
-                    "uart rx: backend input never overruns the FIFO");
-    if (!r->hv) {
-        VCON_FUZZ_CHECK(taken == pushed + dropped,
-                        "uart rx conservation: every backend byte entered the FIFO or was discarded");
-    } else {
-        const uint64_t lost = kind == EV_RESET ? pre->st.input_count : 0u;
-        VCON_FUZZ_CHECK(taken + pre->st.input_count ==
-                            pushed + dropped + post->st.input_count + lost,
-                        "uart rx conservation: every backend byte is buffered, received or dropped");
-        return;
-    }
-
-    /* DM flavour: the FIFO's exact contents. */
-    if (!r->rx_known) {
-        r->rx_known = post->st.rx_count == 0;
-        if (r->rx_known)
-            shadow_clear(&r->rx);
-        return;
-    }
-    if (kind == EV_ACCESS && a->rbr && r->rx.count > 0) {
-        VCON_FUZZ_CHECK((read_value & 0xFFu) == shadow_at(&r->rx, 0),
-                        "uart rx conservation: RBR returns the oldest backend byte");
-        shadow_drop(&r->rx, 1);
-    }
-    /* Discards come first within one event (a FIFO flush, then the pull). */
-    const size_t first = (size_t)(pre->taken + dropped);
-    const size_t fresh = (size_t)(taken - dropped);
-    VCON_FUZZ_CHECK(first + fresh <= r->fed_len, "uart rx: taken bytes were queued");
-    if (clears && post->st.rx_count == fresh) {
-        shadow_clear(&r->rx);
-    } else {
-        VCON_FUZZ_CHECK(post->st.rx_count == r->rx.count + fresh,
-                        "uart rx conservation: the FIFO holds exactly the unread backend bytes");
-    }
-    for (size_t i = 0; i < fresh; i++)
-        shadow_push(&r->rx, r->fed[first + i]);
-}
-
-/* Transmit side: the backend receives exactly the THR bytes, in order. */
-static void check_transmit(struct run *r, const struct snapshot *pre, const struct snapshot *post,
-                           enum event_kind kind, const struct access *a)
-{
-    const bool clears = kind == EV_RESET || (kind == EV_ACCESS && a->fcr);
-    const uint64_t dropped = post->stats.tx_dropped - pre->stats.tx_dropped;
-    size_t out_len;
-    const uint8_t *out = vcon_script_output(r->backend, &out_len);
-    const size_t fresh = post->out_len - pre->out_len;
-
-    VCON_FUZZ_CHECK(post->out_len >= pre->out_len, "uart tx: backend output only grows");
-    if (kind == EV_ACCESS && a->thr && !(pre->st.mcr & VCON_UART_MCR_LOOP) &&
-        pre->st.tx_count < pre->st.tx_capacity)
-        shadow_push(&r->tx, (uint8_t)a->value);
-    VCON_FUZZ_CHECK(post->stats.tx_bytes - pre->stats.tx_bytes == fresh,
-                    "uart tx: tx_bytes counts what the backend took");
-    VCON_FUZZ_CHECK(fresh <= r->tx.count, "uart tx conservation: no byte sent twice or invented");
-    for (size_t i = 0; i < fresh; i++)
-        VCON_FUZZ_CHECK(out[pre->out_len + i] == shadow_at(&r->tx, (unsigned)i),
-                        "uart tx conservation: the backend gets THR bytes in order");
-    shadow_drop(&r->tx, (unsigned)fresh);
-    if (post->st.tx_count == r->tx.count)
-        return;
-    VCON_FUZZ_CHECK(post->st.tx_count == 0 && (clears || dropped > 0),
-                    "uart tx conservation: the FIFO holds exactly the bytes not yet sent");
-    shadow_clear(&r->tx);
-}
-
-static uint64_t raises_base, stats_raises_base;
-
-static void after_event(struct run *r, enum event_kind kind, const struct access *a,
-                        uint32_t read_value)
+/* After every event: the state invariants, the script backend's own
+ * accounting, then the bytes' conservation. */
+static void after_event(struct run *r, enum vcon_uart_model_event kind,
+                        const struct vcon_uart_model_access *a)
 {
     const struct snapshot *pre = &r->snap[r->last];
     struct snapshot *post = &r->snap[r->last ^ 1u];
+    struct vcon_invariant_failure why;
+    size_t out_len;
+    const uint8_t *out = vcon_script_output(r->backend, &out_len);
     take_snapshot(r, post);
-    check_state(r, post, raises_base, stats_raises_base);
-    check_receive(r, pre, post, kind, a, read_value);
-    check_transmit(r, pre, post, kind, a);
+    check_state(r, post);
+    VCON_FUZZ_CHECK(post->taken <= r->fed_len, "uart rx: taken bytes were queued");
+    VCON_FUZZ_CHECK(post->out_len >= pre->out_len, "uart tx: backend output only grows");
+    /* (No offset on a NULL buffer: nothing queued or sent yet.) */
+    const struct vcon_uart_model_bytes moved = {
+        .taken = post->taken > pre->taken ? r->fed + pre->taken : NULL,
+        .taken_len = (size_t)(post->taken - pre->taken),
+        .sent = post->out_len > pre->out_len ? out + pre->out_len : NULL,
+        .sent_len = post->out_len - pre->out_len,
+    };
+    if (!vcon_uart_model_step(&r->model, kind, a, &post->view, &moved, &why))
+        vcon_fuzz_fail_invariant(&why);
     r->last ^= 1u;
 }
 
 /* One guest access through the VM bus. */
 static void guest_access(struct run *r, bool is_write, unsigned offset, unsigned size, uint32_t value)
 {
-    const struct snapshot *pre = &r->snap[r->last];
-    struct access a = {.is_write = is_write, .offset = offset, .size = size, .value = value};
-    uint32_t result = 0;
-
-    a.effective = (size == 1 || size == 2) && offset + size <= VCON_UART_NR_REGS;
-    if (a.effective) {
-        const bool dlab = (pre->st.lcr & VCON_UART_LCR_DLAB) != 0;
-        a.thr = is_write && offset == 0 && !dlab;
-        a.rbr = !is_write && offset == 0 && !dlab;
-        a.fcr = is_write && (offset == 2 || (offset == 1 && size == 2));
-        a.impure = is_write && (pre->st.mcr & VCON_UART_MCR_LOOP);
-    }
+    struct vcon_uart_model_access a = {
+        .is_write = is_write, .offset = offset, .size = size, .value = value};
     if (is_write) {
         vcon_vm_write(r->vm, VCON_SPACE_PIO, r->io_base + offset, size, value);
     } else {
-        result = vcon_vm_read(r->vm, VCON_SPACE_PIO, r->io_base + offset, size);
-        vcon_fuzz_observe_u64(result);
+        a.read_value = vcon_vm_read(r->vm, VCON_SPACE_PIO, r->io_base + offset, size);
+        vcon_fuzz_observe_u64(a.read_value);
     }
-    after_event(r, EV_ACCESS, &a, result);
+    after_event(r, VCON_UART_MODEL_ACCESS, &a);
 }
 
 static void host_event(struct run *r, enum vcon_rig_event_kind kind, uint8_t value, unsigned flag)
 {
     const struct vcon_rig_event ev = {
         .kind = kind, .device = UART_DEVICE, .port = 0, .value = value, .flag = flag};
-    enum event_kind ek = EV_OTHER;
+    enum vcon_uart_model_event ek = VCON_UART_MODEL_OTHER;
     int rc = vcon_rig_apply(r->rig, &ev);
     vcon_fuzz_observe_u64((uint64_t)(int64_t)rc);
     if (kind == VCON_RIG_EV_LINE_ERROR)
-        ek = EV_LINE_ERROR;
+        ek = VCON_UART_MODEL_LINE_ERROR;
     else if (kind == VCON_RIG_EV_RESET)
-        ek = EV_RESET;
-    after_event(r, ek, NULL, 0);
+        ek = VCON_UART_MODEL_RESET;
+    after_event(r, ek, NULL);
 }
 
 static void advance(struct run *r, uint64_t ns)
 {
     vcon_vm_advance(r->vm, ns);
-    after_event(r, EV_OTHER, NULL, 0);
+    after_event(r, VCON_UART_MODEL_OTHER, NULL);
 }
 
 static void feed(struct run *r, const uint8_t *bytes, size_t n)
@@ -543,16 +411,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vcon_fuzz_rig_reset_common(r->fr);
     }
     r->fed_len = 0;
-    shadow_clear(&r->rx);
-    shadow_clear(&r->tx);
-    r->rx_known = true;
 
     struct vcon_uart_stats base;
     vcon_uart_get_stats(r->uart, &base);
     raises_base = vcon_vm_irq_raises(r->vm, r->irq_line);
-    stats_raises_base = base.irq_raises;
     r->last = 0;
     take_snapshot(r, &r->snap[0]);
+    vcon_uart_model_start(&r->model, &r->config, &r->snap[0].view);
 
     for (size_t index = 0; in.left > 0; index++) {
         uint8_t opcode;

@@ -9,19 +9,15 @@
 #include "vcon/virtio_pci.h"
 #include "vcon/virtq.h"
 
-/* Records the first broken invariant and returns false from the check. */
-#define REQUIRE(cond, invariant_name, ...)                                                   \
-    do {                                                                                     \
-        if (!(cond))                                                                         \
-            return broken(why, (invariant_name), __VA_ARGS__);                               \
-    } while (0)
+#define INVARIANT_SOURCE "harness/invariants.c"
+#include "invariant_require.h"
 
-static bool broken(struct vcon_invariant_failure *why, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool broken(struct vcon_invariant_failure *why, const char *name, const char *fmt, ...)
+bool vcon_invariant_broken(struct vcon_invariant_failure *why, const char *source,
+                           const char *name, const char *fmt, ...)
 {
     va_list ap;
     why->name = name;
+    why->source = source;
     va_start(ap, fmt);
     vsnprintf(why->detail, sizeof(why->detail), fmt, ap);
     va_end(ap);

@@ -263,8 +263,10 @@ static int replay_backend_read(void *ctx, unsigned port, void *buf, size_t len)
     /* The reader guarantees result <= requested and a payload of exactly
      * result bytes, and requested == asked <= len. */
     const int result = ev->backend.result;
-    if (result > 0)
+    if (result > 0) {
         memcpy(buf, ev->payload, (size_t)result);
+        replay_watch_backend(d, true, buf, (size_t)result);
+    }
     replay_consume(d->r, NULL);
     return result;
 }
@@ -296,6 +298,8 @@ static int replay_backend_write(void *ctx, unsigned port, const void *buf, size_
     }
     /* At most the payload length (the reader checks), so at most len. */
     const int result = ev->backend.result;
+    if (result > 0)
+        replay_watch_backend(d, false, buf, (size_t)result);
     replay_consume(d->r, NULL);
     return result;
 }

@@ -14,6 +14,7 @@ static void feed_read(struct vcon_replayer *r, const struct vcon_trace_event *ev
 {
     const uint32_t value = vcon_vm_read(r->vm, (enum vcon_space)ev->reg.space, ev->reg.address,
                                         ev->reg.size);
+    r->read_value = value;
     if (replay_stopped(r))
         return;
     const struct vcon_trace_event call = {

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "harness/invariants.h"
 #include "harness/rig.h"
+#include "harness/uart_model.h"
 #include "vcon/host.h"
 #include "vcon/replayer.h"
 #include "vcon/trace.h"
@@ -50,10 +52,15 @@ void replay_describe_difference(const uint8_t *recorded, size_t recorded_len,
 
 /* ---- the replayer's state (replayer.c, replay_host.c) ------------------ */
 
+struct replay_uart_watch;
+
 struct replay_device {
     struct vcon_replayer *r;
     unsigned index;
     struct vcon_host inner; /* the VM's host: RAM, interrupts, timers, log */
+    /* --check on a UART: its bytes, for the conservation model (NULL
+     * otherwise; replay_uart_watch.c). */
+    struct replay_uart_watch *watch;
 };
 
 struct vcon_replayer {
@@ -87,6 +94,7 @@ struct vcon_replayer {
     bool stopped_early;
     uint64_t events; /* consumed, META not counted */
     uint64_t checks; /* --check: states checked */
+    uint32_t read_value; /* what the last guest read returned */
     uint64_t div_event;
     unsigned div_kind;
     char message[REPLAY_MESSAGE];
@@ -134,5 +142,18 @@ void replay_feed_input(struct vcon_replayer *r);
 /* replay_host.c: rig hook that gives device `index` the replay host. */
 void replay_wrap_host(void *arg, unsigned index, const struct vcon_host *inner,
                       struct vcon_host *out);
+
+/* ---- --check: the UARTs' byte conservation (replay_uart_watch.c) ------- */
+
+/* Starts following every UART of the rig (sets dev[i].watch). */
+void replay_watch_start(struct vcon_replayer *r);
+void replay_watch_free(struct vcon_replayer *r);
+/* The replay host hands a device bytes from its backend (to_device) or
+ * takes bytes it wrote. */
+void replay_watch_backend(struct replay_device *d, bool to_device, const void *bytes, size_t n);
+/* Before a top-level event is fed, and after: false with the broken
+ * invariant when a UART's bytes do not add up. */
+void replay_watch_before(struct vcon_replayer *r, const struct vcon_trace_event *ev);
+bool replay_watch_after(struct vcon_replayer *r, struct vcon_invariant_failure *why);
 
 #endif

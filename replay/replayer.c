@@ -259,12 +259,13 @@ static void diverge_no_call(struct vcon_replayer *r)
     finish(r, VCON_REPLAY_DIVERGED);
 }
 
-/* --check: the devices' state after the top-level event `seq`. */
+/* --check: the devices' state after the top-level event `seq`, and the
+ * UARTs' bytes up to it. */
 static void check_invariants(struct vcon_replayer *r, uint64_t seq, unsigned kind)
 {
     struct vcon_invariant_failure why;
     r->checks++;
-    if (vcon_check_rig(r->rig, &why))
+    if (vcon_check_rig(r->rig, &why) && replay_watch_after(r, &why))
         return;
     r->div_event = seq;
     r->div_kind = kind;
@@ -287,6 +288,8 @@ static void step(struct vcon_replayer *r)
     } else if (vcon_trace_kind_is_step(r->next.kind)) {
         const uint64_t seq = r->next.seq;
         const unsigned kind = r->next.kind;
+        if (r->options.check)
+            replay_watch_before(r, &r->next);
         replay_feed_input(r);
         finish_if_stopped(r);
         if (!r->finished && r->options.check)
@@ -356,6 +359,8 @@ static void build_rig(struct vcon_replayer *r, const struct vcon_trace_meta *m)
     }
     r->vm = vcon_rig_vm(r->rig);
     r->armed = true;
+    if (r->options.check)
+        replay_watch_start(r);
 }
 
 /* META first: without it there is no rig to replay into. */
@@ -513,6 +518,7 @@ void vcon_replay_close(struct vcon_replayer *r)
         return;
     /* Devices being destroyed get harmless answers, never the trace. */
     r->finished = true;
+    replay_watch_free(r);
     vcon_rig_destroy(r->rig);
     vcon_trace_reader_close(r->reader);
     free(r);

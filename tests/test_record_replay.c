@@ -510,6 +510,28 @@ void __wrap_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_s
         out->ier |= 0x80u;
 }
 
+/* -Wl,--wrap=vcon_uart_read too: while `plant_bad_rbr` is set, the 40th
+ * RBR read that finds data (well after the driver's loopback probe) returns
+ * it with bit 5 flipped, as a device that corrupts a received byte would. The recorded trace replays as it was
+ * through the same wrapped device; only the byte-conservation model sees
+ * that the guest did not get the backend's byte. */
+static bool plant_bad_rbr;
+static unsigned rbr_data_reads;
+#define BAD_RBR_READ 40u
+int __real_vcon_uart_read(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t *value);
+int __wrap_vcon_uart_read(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t *value);
+int __wrap_vcon_uart_read(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t *value)
+{
+    struct vcon_uart_state st;
+    __real_vcon_uart_get_state(uart, &st);
+    const int rc = __real_vcon_uart_read(uart, offset, size, value);
+    if (plant_bad_rbr && offset == VCON_UART_RBR_THR && size == 1 &&
+        !(st.lcr & VCON_UART_LCR_DLAB) && (st.lsr & VCON_UART_LSR_DR) &&
+        ++rbr_data_reads == BAD_RBR_READ)
+        *value ^= 0x20u;
+    return rc;
+}
+
 static void check_finds_every_state_invariant_kept_in_both_sessions(void **state)
 {
     const struct fixture *f = *state;
@@ -561,6 +583,36 @@ static void check_reports_a_broken_invariant_after_the_first_event(void **state)
     replay_path(f->uart, &plain, &o);
     plant_broken_ier = false;
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
+}
+
+static void check_reports_a_received_byte_the_uart_changed(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_replay_options check = {.check = true};
+    char path[PATH_SIZE];
+    struct vcon_session_result res;
+    struct outcome o;
+    path_in(path, f->dir, "uart-bad-rbr.pcap.zst");
+    plant_bad_rbr = true;
+    rbr_data_reads = 0;
+    record_session(UART_CONFIG, false, path, 13, &res);
+    assert_true(rbr_data_reads > BAD_RBR_READ);
+    /* The same device replays as recorded: no divergence, but --check
+     * names the byte. */
+    rbr_data_reads = 0;
+    replay_mode(path, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+    rbr_data_reads = 0;
+    replay_path(path, &check, &o);
+    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
+    assert_non_null(strstr(o.message, "invariant violated: uart rx conservation: RBR returns the "
+                                      "oldest backend byte (RBR 0x"));
+    /* Without the bug the device returns the backend's byte: the trace
+     * shows where it differs. */
+    plant_bad_rbr = false;
+    replay_mode(path, VCON_REPLAY_AUTO, &o);
+    assert_int_equal(o.status, VCON_REPLAY_DIVERGED);
+    assert_non_null(strstr(o.message, "READ_RESULT"));
 }
 
 static void every_golden_trace_in_the_corpus_replays_without_divergence(void **state)
@@ -658,6 +710,7 @@ int main(void)
         cmocka_unit_test(every_golden_trace_in_the_corpus_replays_without_divergence),
         cmocka_unit_test(check_finds_every_state_invariant_kept_in_both_sessions),
         cmocka_unit_test(check_reports_a_broken_invariant_after_the_first_event),
+        cmocka_unit_test(check_reports_a_received_byte_the_uart_changed),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

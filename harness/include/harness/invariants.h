@@ -19,6 +19,7 @@
 
 struct vcon_invariant_failure {
     const char *name;
+    const char *source; /* the file that checks it: "harness/invariants.c", ... */
     char detail[192];
 };
 
