@@ -532,6 +532,25 @@ int __wrap_vcon_uart_read(struct vcon_uart *uart, unsigned offset, unsigned size
     return rc;
 }
 
+/* And -Wl,--wrap=vcon_uart_write: while `plant_double_thr` is set, the
+ * 40th THR write out of loopback goes to the device twice, as a device that sends a byte
+ * twice would. */
+static bool plant_double_thr;
+static unsigned thr_writes;
+#define DOUBLE_THR_WRITE 40u
+int __real_vcon_uart_write(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t value);
+int __wrap_vcon_uart_write(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t value);
+int __wrap_vcon_uart_write(struct vcon_uart *uart, unsigned offset, unsigned size, uint32_t value)
+{
+    struct vcon_uart_state st;
+    __real_vcon_uart_get_state(uart, &st);
+    if (plant_double_thr && offset == VCON_UART_RBR_THR && size == 1 &&
+        !(st.lcr & VCON_UART_LCR_DLAB) && !(st.mcr & VCON_UART_MCR_LOOP) &&
+        ++thr_writes == DOUBLE_THR_WRITE)
+        (void)__real_vcon_uart_write(uart, offset, size, value);
+    return __real_vcon_uart_write(uart, offset, size, value);
+}
+
 static void check_finds_every_state_invariant_kept_in_both_sessions(void **state)
 {
     const struct fixture *f = *state;
@@ -585,34 +604,61 @@ static void check_reports_a_broken_invariant_after_the_first_event(void **state)
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
 }
 
-static void check_reports_a_received_byte_the_uart_changed(void **state)
+/* A planted bug: while *plant is set, the wrapper counts in *count and acts
+ * at its `at`th call. */
+struct plant {
+    bool *on;
+    unsigned *count;
+    unsigned at;
+};
+
+/* Records a UART session in `path` with the bug planted, checks that the
+ * bug was hit and that the trace replays without divergence through the
+ * same device, and gives what --check says of it. */
+static void replay_planted(const struct fixture *f, const char *name, uint64_t seed,
+                           const struct plant *p, char *path, struct outcome *checked)
 {
-    const struct fixture *f = *state;
     const struct vcon_replay_options check = {.check = true};
-    char path[PATH_SIZE];
     struct vcon_session_result res;
     struct outcome o;
-    path_in(path, f->dir, "uart-bad-rbr.pcap.zst");
-    plant_bad_rbr = true;
-    rbr_data_reads = 0;
-    record_session(UART_CONFIG, false, path, 13, &res);
-    assert_true(rbr_data_reads > BAD_RBR_READ);
-    /* The same device replays as recorded: no divergence, but --check
-     * names the byte. */
-    rbr_data_reads = 0;
+    path_in(path, f->dir, name);
+    *p->on = true;
+    *p->count = 0;
+    record_session(UART_CONFIG, false, path, seed, &res);
+    assert_true(*p->count > p->at);
+    *p->count = 0;
     replay_mode(path, VCON_REPLAY_AUTO, &o);
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
-    rbr_data_reads = 0;
-    replay_path(path, &check, &o);
+    *p->count = 0;
+    replay_path(path, &check, checked);
+    *p->on = false;
+}
+
+static void check_reports_a_received_byte_the_uart_changed(void **state)
+{
+    const struct plant bad_rbr = {&plant_bad_rbr, &rbr_data_reads, BAD_RBR_READ};
+    char path[PATH_SIZE];
+    struct outcome o;
+    replay_planted(*state, "uart-bad-rbr.pcap.zst", 13, &bad_rbr, path, &o);
     assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
     assert_non_null(strstr(o.message, "invariant violated: uart rx conservation: RBR returns the "
                                       "oldest backend byte (RBR 0x"));
     /* Without the bug the device returns the backend's byte: the trace
      * shows where it differs. */
-    plant_bad_rbr = false;
     replay_mode(path, VCON_REPLAY_AUTO, &o);
     assert_int_equal(o.status, VCON_REPLAY_DIVERGED);
     assert_non_null(strstr(o.message, "READ_RESULT"));
+}
+
+static void check_reports_a_byte_the_uart_sent_twice(void **state)
+{
+    const struct plant double_thr = {&plant_double_thr, &thr_writes, DOUBLE_THR_WRITE};
+    char path[PATH_SIZE];
+    struct outcome o;
+    replay_planted(*state, "uart-double-thr.pcap.zst", 14, &double_thr, path, &o);
+    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
+    assert_non_null(strstr(o.message, "invariant violated: uart tx conservation: no byte sent twice "
+                                      "or invented (backend took 2 bytes, 1 written and not yet sent)"));
 }
 
 static void every_golden_trace_in_the_corpus_replays_without_divergence(void **state)
@@ -711,6 +757,7 @@ int main(void)
         cmocka_unit_test(check_finds_every_state_invariant_kept_in_both_sessions),
         cmocka_unit_test(check_reports_a_broken_invariant_after_the_first_event),
         cmocka_unit_test(check_reports_a_received_byte_the_uart_changed),
+        cmocka_unit_test(check_reports_a_byte_the_uart_sent_twice),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
