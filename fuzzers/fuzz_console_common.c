@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "harness/invariants.h"
+#include "harness/console_model.h"
 #include "harness/rig.h"
 #include "vcon/virtio_pci.h"
 #include "vcon/virtq.h"
@@ -51,7 +52,6 @@
 #define TABLE_BASE 0xB0000u   /* POST indirect tables: 64 bytes per (queue, descriptor) */
 #define CTRL_BUF_BASE 0xC0000u /* CTRL messages: 64 bytes per descriptor of queue 3 */
 #define MAX_REGIONS 4096u
-#define RECENT 4096u
 #define DESC_BYTES 16u
 
 const char *const fzc_op_names[FZC_OP_COUNT] = {
@@ -107,22 +107,13 @@ struct fzc {
     bool regions_valid, regions_overflow;
     struct region writable[MAX_REGIONS], rings[MAX_REGIONS];
     unsigned nr_writable, nr_rings;
-    uint8_t pending_rx[1024];
-    size_t pending_rx_len;
-    uint8_t recent[RECENT];
-    uint64_t recent_total;
-    bool emerg_op;
-    uint8_t emerg_value;
+    /* The bytes' conservation and the counters (harness/console_model.h,
+     * shared with vcon-replay --check). */
+    struct vcon_console_model model;
 
-    /* Values at the end of the last primitive (deltas are checked). */
-    struct vcon_console_stats stats;
-    struct vcon_virtio_pci_stats tstats;
-    uint64_t chains2, chains3;
-    uint64_t taken, written;
     /* Per port, backend bytes taken and fed when the port's backend was
      * last checked: only those two change what it holds. */
     uint64_t checked_taken[NR_PORTS], checked_fed[NR_PORTS];
-    size_t msis;
     uint16_t seen_used[FZC_NR_QUEUES];
     bool seen_valid[FZC_NR_QUEUES];
 
@@ -330,52 +321,29 @@ static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, 
     (void)device;
     if (!Z.checking)
         return;
+    struct vcon_invariant_failure why;
+    bool held = true;
     switch (ev) {
-    case VCON_FUZZ_MEM_READ: {
-        /* Only the last RECENT bytes matter. */
-        size_t skip = len > RECENT ? len - RECENT : 0;
-        size_t at = (size_t)((Z.recent_total + skip) % RECENT);
-        for (size_t done = skip; done < len;) {
-            size_t n = len - done < RECENT - at ? len - done : RECENT - at;
-            memcpy(Z.recent + at, bytes + done, n);
-            done += n;
-            at = (at + n) % RECENT;
-        }
-        Z.recent_total += len;
-        return;
-    }
+    case VCON_FUZZ_MEM_READ:
+        vcon_console_model_mem_read(&Z.model, bytes, len);
+        break;
     case VCON_FUZZ_MEM_WRITE:
-        if (Z.pending_rx_len > 0) {
-            VCON_FUZZ_CHECK(len <= Z.pending_rx_len && memcmp(bytes, Z.pending_rx, len) == 0,
-                            "console rx: the guest gets the backend's bytes, in order, once");
-            memmove(Z.pending_rx, Z.pending_rx + len, Z.pending_rx_len - len);
-            Z.pending_rx_len -= len;
-        }
-        check_device_write(where, bytes, len);
-        return;
+        held = vcon_console_model_mem_write(&Z.model, bytes, len, &why);
+        if (held)
+            check_device_write(where, bytes, len);
+        break;
     case VCON_FUZZ_MEM_WRITE_FAILED:
-        Z.pending_rx_len = 0; /* counted in rx_lost_bytes */
-        return;
+        vcon_console_model_mem_write_failed(&Z.model);
+        break;
     case VCON_FUZZ_BACKEND_READ:
-        VCON_FUZZ_CHECK(Z.pending_rx_len == 0,
-                        "console rx: bytes read from a backend reach the guest before the next read");
-        VCON_FUZZ_CHECK(len <= sizeof(Z.pending_rx), "console rx: backend reads in small chunks");
-        memcpy(Z.pending_rx, bytes, len);
-        Z.pending_rx_len = len;
-        return;
+        held = vcon_console_model_backend_read(&Z.model, bytes, len, &why);
+        break;
     case VCON_FUZZ_BACKEND_WRITE:
-        if (Z.emerg_op) {
-            VCON_FUZZ_CHECK(where == 0 && len == 1 && bytes[0] == Z.emerg_value,
-                            "console emerg_wr: one byte, the one written, to port 0");
-            return;
-        }
-        VCON_FUZZ_CHECK(len <= 256 && len <= Z.recent_total,
-                        "console tx: the device offers only bytes it read from the guest");
-        for (size_t i = 0; i < len; i++)
-            VCON_FUZZ_CHECK(bytes[i] == Z.recent[(Z.recent_total - len + i) % RECENT],
-                            "console tx: the backend gets the bytes of the guest's buffer, in order");
-        return;
+        held = vcon_console_model_backend_write(&Z.model, (unsigned)where, bytes, len, &why);
+        break;
     }
+    if (!held)
+        vcon_fuzz_fail_invariant(&why);
 }
 
 /* ---- checks after every primitive --------------------------------------- */
@@ -452,24 +420,14 @@ static void check_used_rings(void)
 
 static void check_after(void)
 {
-    struct vcon_console_stats st;
-    struct vcon_virtio_pci_stats ts;
     struct vcon_invariant_failure why;
     const struct vcon_fuzz_seam *seam = &Z.fr.seam[CONSOLE_DEVICE];
 
-    VCON_FUZZ_CHECK(Z.pending_rx_len == 0,
-                    "console rx: every byte read from a backend reached the guest or was counted lost");
     /* INTx against ISR, COMMAND and MSI-X; chains outstanding; absent
      * ports; the control backlog (harness/invariants.h). */
     if (!vcon_check_console(Z.con, Z.vm, Z.info.irq_line, &why))
         vcon_fuzz_fail_invariant(&why);
 
-    /* Counters. */
-    vcon_console_get_stats(Z.con, &st);
-    vcon_virtio_pci_get_stats(Z.t, &ts);
-    const size_t msis = vcon_vm_msi_count(Z.vm);
-    VCON_FUZZ_CHECK(msis - Z.msis == ts.msi_sent - Z.tstats.msi_sent,
-                    "console msi: messages the VM got equal the transport's count");
     uint64_t taken = 0, written = 0;
     for (unsigned p = 0; p < NR_PORTS; p++) {
         taken += seam->backend_taken[p];
@@ -483,32 +441,10 @@ static void check_after(void)
         Z.checked_taken[p] = seam->backend_taken[p];
         Z.checked_fed[p] = Z.fed[p];
     }
-    VCON_FUZZ_CHECK(taken - Z.taken == (st.rx_bytes - Z.stats.rx_bytes) +
-                                           (st.rx_lost_bytes - Z.stats.rx_lost_bytes),
-                    "console rx conservation: bytes from backends are received or counted lost");
-    VCON_FUZZ_CHECK(written - Z.written == (st.tx_bytes - Z.stats.tx_bytes) +
-                                               (st.emerg_bytes - Z.stats.emerg_bytes),
-                    "console tx conservation: bytes backends took are counted once");
-    if (Z.nr_queues > VCON_CONSOLE_CTRL_TX_QUEUE) {
-        const uint64_t c2 = Z.vq[VCON_CONSOLE_CTRL_RX_QUEUE]->stats.chains;
-        const uint64_t c3 = Z.vq[VCON_CONSOLE_CTRL_TX_QUEUE]->stats.chains;
-        VCON_FUZZ_CHECK((st.ctrl_in - Z.stats.ctrl_in) + (st.ctrl_malformed - Z.stats.ctrl_malformed) ==
-                            c3 - Z.chains3,
-                        "console ctrl: every control chain from the guest is one message, counted once");
-        VCON_FUZZ_CHECK((st.ctrl_out - Z.stats.ctrl_out) +
-                                (st.ctrl_bad_buffers - Z.stats.ctrl_bad_buffers) ==
-                            c2 - Z.chains2,
-                        "console ctrl: every control buffer taken carries a message or is refused");
-        Z.chains2 = c2;
-        Z.chains3 = c3;
-    }
+    /* Bytes received, lost, sent; MSIs; control chains. */
+    if (!vcon_console_model_after(&Z.model, Z.con, Z.vm, taken, written, &why))
+        vcon_fuzz_fail_invariant(&why);
     check_used_rings();
-
-    Z.stats = st;
-    Z.tstats = ts;
-    Z.msis = msis;
-    Z.taken = taken;
-    Z.written = written;
 }
 
 /* Every primitive is bracketed by these. Inside a macro (a bring-up, a
@@ -589,14 +525,14 @@ static void bar_write(unsigned bar, unsigned offset, unsigned size, uint32_t val
     if (bar == 0) {
         const unsigned regs = vcon_virtio_pci_msix_enabled(Z.t) ? VCON_VIRTIO_PCI_CONFIG_MSIX
                                                                  : VCON_VIRTIO_PCI_CONFIG_NO_MSIX;
-        Z.emerg_op = offset == regs + VCON_CONSOLE_CFG_EMERG_WR;
-        Z.emerg_value = (uint8_t)value;
+        Z.model.emerg = offset == regs + VCON_CONSOLE_CFG_EMERG_WR;
+        Z.model.emerg_value = (uint8_t)value;
     } else {
         Z.bar1_written = true;
     }
     vcon_vm_write(Z.vm, bar == 0 ? VCON_SPACE_PIO : VCON_SPACE_MMIO, bar_addr(bar, offset), size,
                   value);
-    Z.emerg_op = false;
+    Z.model.emerg = false;
     prim_end();
 }
 
@@ -1004,9 +940,6 @@ void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destro
     memset(Z.guest_used, 0, sizeof(Z.guest_used));
     memset(Z.seen_valid, 0, sizeof(Z.seen_valid));
     Z.ctrl_next = 0;
-    Z.recent_total = 0;
-    Z.pending_rx_len = 0;
-    Z.emerg_op = false;
 
     /* The initial state, whatever the last input did. */
     struct vcon_console_port_state ps;
@@ -1022,16 +955,9 @@ void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destro
                         "reset: no port ready, open or holding a chain");
     }
 
-    /* Baselines for the deltas. */
-    vcon_console_get_stats(Z.con, &Z.stats);
-    vcon_virtio_pci_get_stats(Z.t, &Z.tstats);
-    Z.stats0 = Z.stats;
-    Z.msis = vcon_vm_msi_count(Z.vm);
-    Z.taken = Z.written = 0;
-    if (Z.nr_queues > VCON_CONSOLE_CTRL_TX_QUEUE) {
-        Z.chains2 = Z.vq[VCON_CONSOLE_CTRL_RX_QUEUE]->stats.chains;
-        Z.chains3 = Z.vq[VCON_CONSOLE_CTRL_TX_QUEUE]->stats.chains;
-    }
+    /* Baselines for the deltas (the seam's backend counts start at 0). */
+    vcon_console_model_start(&Z.model, Z.con, Z.vm, 0, 0);
+    Z.stats0 = Z.model.at.stats;
     Z.raises0 = vcon_vm_irq_raises(Z.vm, Z.info.irq_line);
     Z.checking = true;
 }

@@ -8,8 +8,8 @@
  * Input: the bytes of a trace file (plain .pcap seeds mutate best).
  *
  * The replay runs with --check: whatever a trace feeds them, the devices
- * keep their state invariants and the UARTs their bytes
- * (harness/invariants.h, harness/uart_model.h).
+ * keep their state invariants and their bytes (harness/invariants.h,
+ * harness/uart_model.h, harness/console_model.h).
  *
  * Checks: open fails only for memory; the run ends in a match, a
  * divergence or an unreadable trace, never a broken invariant, and a

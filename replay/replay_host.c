@@ -146,13 +146,18 @@ static int image_read(struct replay_device *d, uint64_t gpa, void *buf, size_t l
 static int replay_mem_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
     struct replay_device *d = ctx;
+    int rc;
     if (!d->r->armed)
         return d->inner.mem_read(d->inner.ctx, gpa, buf, len);
     if (d->r->mode == VCON_REPLAY_IMAGE)
-        return image_read(d, gpa, buf, len);
-    if (!live(d))
+        rc = image_read(d, gpa, buf, len);
+    else if (!live(d))
         return -EFAULT;
-    return strict_read(d, gpa, buf, len);
+    else
+        rc = strict_read(d, gpa, buf, len);
+    if (rc == 0)
+        replay_watch_mem_read(d, buf, len);
+    return rc;
 }
 
 /* The recorded result is an input (what the host answered), the bytes an
@@ -189,6 +194,7 @@ static int replay_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len
     rc = d->inner.mem_write(d->inner.ctx, gpa, buf, len);
     if (!live(d))
         return rc;
+    replay_watch_mem_write(d, buf, len);
     int result = 0;
     size_t off = 0;
     do {
@@ -198,6 +204,8 @@ static int replay_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len
             result = piece_rc;
         off += piece;
     } while (off < len && live(d));
+    if (result != 0)
+        replay_watch_mem_write_failed(d);
     return result;
 }
 
@@ -265,7 +273,7 @@ static int replay_backend_read(void *ctx, unsigned port, void *buf, size_t len)
     const int result = ev->backend.result;
     if (result > 0) {
         memcpy(buf, ev->payload, (size_t)result);
-        replay_watch_backend(d, true, buf, (size_t)result);
+        replay_watch_backend_read(d, buf, (size_t)result);
     }
     replay_consume(d->r, NULL);
     return result;
@@ -298,8 +306,7 @@ static int replay_backend_write(void *ctx, unsigned port, const void *buf, size_
     }
     /* At most the payload length (the reader checks), so at most len. */
     const int result = ev->backend.result;
-    if (result > 0)
-        replay_watch_backend(d, false, buf, (size_t)result);
+    replay_watch_backend_write(d, port, buf, offered, result);
     replay_consume(d->r, NULL);
     return result;
 }

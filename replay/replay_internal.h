@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "harness/invariants.h"
+#include "harness/console_model.h"
 #include "harness/rig.h"
 #include "harness/uart_model.h"
 #include "vcon/host.h"
@@ -52,15 +53,15 @@ void replay_describe_difference(const uint8_t *recorded, size_t recorded_len,
 
 /* ---- the replayer's state (replayer.c, replay_host.c) ------------------ */
 
-struct replay_uart_watch;
+struct replay_watch;
 
 struct replay_device {
     struct vcon_replayer *r;
     unsigned index;
     struct vcon_host inner; /* the VM's host: RAM, interrupts, timers, log */
-    /* --check on a UART: its bytes, for the conservation model (NULL
-     * otherwise; replay_uart_watch.c). */
-    struct replay_uart_watch *watch;
+    /* --check: what the device moved, for its model (NULL otherwise;
+     * replay_watch.c). */
+    struct replay_watch *watch;
 };
 
 struct vcon_replayer {
@@ -143,16 +144,22 @@ void replay_feed_input(struct vcon_replayer *r);
 void replay_wrap_host(void *arg, unsigned index, const struct vcon_host *inner,
                       struct vcon_host *out);
 
-/* ---- --check: the UARTs' byte conservation (replay_uart_watch.c) ------- */
+/* ---- --check: the devices' bytes (replay_watch.c) ---------------------- */
 
-/* Starts following every UART of the rig (sets dev[i].watch). */
+/* Starts following every UART and console of the rig (sets dev[i].watch). */
 void replay_watch_start(struct vcon_replayer *r);
 void replay_watch_free(struct vcon_replayer *r);
-/* The replay host hands a device bytes from its backend (to_device) or
- * takes bytes it wrote. */
-void replay_watch_backend(struct replay_device *d, bool to_device, const void *bytes, size_t n);
+/* What the replay host did for a device: guest memory the device read (a
+ * read that succeeded) and is writing (then, if the write failed, that),
+ * bytes a backend handed it, bytes it offered a backend and the answer. */
+void replay_watch_mem_read(struct replay_device *d, const void *bytes, size_t len);
+void replay_watch_mem_write(struct replay_device *d, const void *bytes, size_t len);
+void replay_watch_mem_write_failed(struct replay_device *d);
+void replay_watch_backend_read(struct replay_device *d, const void *bytes, size_t n);
+void replay_watch_backend_write(struct replay_device *d, unsigned port, const void *bytes,
+                                size_t offered, int result);
 /* Before a top-level event is fed, and after: false with the broken
- * invariant when a UART's bytes do not add up. */
+ * invariant when a device's bytes or counters do not add up. */
 void replay_watch_before(struct vcon_replayer *r, const struct vcon_trace_event *ev);
 bool replay_watch_after(struct vcon_replayer *r, struct vcon_invariant_failure *why);
 

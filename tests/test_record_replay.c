@@ -31,6 +31,7 @@
 #include "vcon/replayer.h"
 #include "vcon/trace.h"
 #include "vcon/uart.h"
+#include "vcon/virtq.h"
 
 #define UART_CONFIG "-s 1:0,lpc -l com1,stdio"
 #define CONSOLE_CONFIG "-s 3,virtio-console,@stdio:p0,pty:p1"
@@ -551,6 +552,26 @@ int __wrap_vcon_uart_write(struct vcon_uart *uart, unsigned offset, unsigned siz
     return __real_vcon_uart_write(uart, offset, size, value);
 }
 
+/* And -Wl,--wrap=vcon_virtq_read_chain: while `plant_bad_tx` is set, the
+ * second read of a console's transmit data (control headers are 8 bytes and
+ * left alone) gives the device its first byte with bit 5 flipped, as a
+ * device that corrupts a byte on its way to the backend would. */
+static bool plant_bad_tx;
+static unsigned tx_data_reads;
+#define BAD_TX_READ 2u
+int __real_vcon_virtq_read_chain(struct vcon_virtq *vq, const struct vcon_virtq_chain *chain,
+                                 uint32_t offset, void *buf, uint32_t len);
+int __wrap_vcon_virtq_read_chain(struct vcon_virtq *vq, const struct vcon_virtq_chain *chain,
+                                 uint32_t offset, void *buf, uint32_t len);
+int __wrap_vcon_virtq_read_chain(struct vcon_virtq *vq, const struct vcon_virtq_chain *chain,
+                                 uint32_t offset, void *buf, uint32_t len)
+{
+    const int rc = __real_vcon_virtq_read_chain(vq, chain, offset, buf, len);
+    if (plant_bad_tx && len != 8 && rc > 0 && ++tx_data_reads == BAD_TX_READ)
+        ((uint8_t *)buf)[0] ^= 0x20u;
+    return rc;
+}
+
 static void check_finds_every_state_invariant_kept_in_both_sessions(void **state)
 {
     const struct fixture *f = *state;
@@ -612,10 +633,10 @@ struct plant {
     unsigned at;
 };
 
-/* Records a UART session in `path` with the bug planted, checks that the
- * bug was hit and that the trace replays without divergence through the
- * same device, and gives what --check says of it. */
-static void replay_planted(const struct fixture *f, const char *name, uint64_t seed,
+/* Records a session of the UART (or the console) in `path` with the bug
+ * planted, checks that the bug was hit and that the trace replays without
+ * divergence through the same device, and gives what --check says of it. */
+static void replay_planted(const struct fixture *f, bool console, const char *name, uint64_t seed,
                            const struct plant *p, char *path, struct outcome *checked)
 {
     const struct vcon_replay_options check = {.check = true};
@@ -624,7 +645,7 @@ static void replay_planted(const struct fixture *f, const char *name, uint64_t s
     path_in(path, f->dir, name);
     *p->on = true;
     *p->count = 0;
-    record_session(UART_CONFIG, false, path, seed, &res);
+    record_session(console ? CONSOLE_CONFIG : UART_CONFIG, console, path, seed, &res);
     assert_true(*p->count > p->at);
     *p->count = 0;
     replay_mode(path, VCON_REPLAY_AUTO, &o);
@@ -639,7 +660,7 @@ static void check_reports_a_received_byte_the_uart_changed(void **state)
     const struct plant bad_rbr = {&plant_bad_rbr, &rbr_data_reads, BAD_RBR_READ};
     char path[PATH_SIZE];
     struct outcome o;
-    replay_planted(*state, "uart-bad-rbr.pcap.zst", 13, &bad_rbr, path, &o);
+    replay_planted(*state, false, "uart-bad-rbr.pcap.zst", 13, &bad_rbr, path, &o);
     assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
     assert_non_null(strstr(o.message, "invariant violated: uart rx conservation: RBR returns the "
                                       "oldest backend byte (RBR 0x"));
@@ -655,10 +676,21 @@ static void check_reports_a_byte_the_uart_sent_twice(void **state)
     const struct plant double_thr = {&plant_double_thr, &thr_writes, DOUBLE_THR_WRITE};
     char path[PATH_SIZE];
     struct outcome o;
-    replay_planted(*state, "uart-double-thr.pcap.zst", 14, &double_thr, path, &o);
+    replay_planted(*state, false, "uart-double-thr.pcap.zst", 14, &double_thr, path, &o);
     assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
     assert_non_null(strstr(o.message, "invariant violated: uart tx conservation: no byte sent twice "
                                       "or invented (backend took 2 bytes, 1 written and not yet sent)"));
+}
+
+static void check_reports_a_byte_the_console_changed_on_its_way_out(void **state)
+{
+    const struct plant bad_tx = {&plant_bad_tx, &tx_data_reads, BAD_TX_READ};
+    char path[PATH_SIZE];
+    struct outcome o;
+    replay_planted(*state, true, "console-bad-tx.pcap.zst", 15, &bad_tx, path, &o);
+    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
+    assert_non_null(strstr(o.message, "invariant violated: console tx: the backend gets the bytes "
+                                      "of the guest's buffer, in order (byte 0 of "));
 }
 
 static void every_golden_trace_in_the_corpus_replays_without_divergence(void **state)
@@ -758,6 +790,7 @@ int main(void)
         cmocka_unit_test(check_reports_a_broken_invariant_after_the_first_event),
         cmocka_unit_test(check_reports_a_received_byte_the_uart_changed),
         cmocka_unit_test(check_reports_a_byte_the_uart_sent_twice),
+        cmocka_unit_test(check_reports_a_byte_the_console_changed_on_its_way_out),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

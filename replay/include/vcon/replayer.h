@@ -50,8 +50,9 @@ struct vcon_replay_options {
     /* Non-NULL: every event, as it is replayed, one line each. */
     FILE *verbose;
     /* After every top-level event, check the devices' state invariants
-     * (harness/invariants.h) and each UART's byte conservation
-     * (harness/uart_model.h), the same the fuzz targets check; the first
+     * (harness/invariants.h) and each device's byte conservation
+     * (harness/uart_model.h, harness/console_model.h), the same the fuzz
+     * targets check; the first
      * broken one stops the replay with VCON_REPLAY_INVARIANT. */
     bool check;
 };
