@@ -38,6 +38,7 @@
 
 #include "harness/invariants.h"
 #include "harness/console_model.h"
+#include "harness/console_rings.h"
 #include "harness/rig.h"
 #include "vcon/virtio_pci.h"
 #include "vcon/virtq.h"
@@ -51,7 +52,6 @@
 #define BUF_SLOTS 544u
 #define TABLE_BASE 0xB0000u   /* POST indirect tables: 64 bytes per (queue, descriptor) */
 #define CTRL_BUF_BASE 0xC0000u /* CTRL messages: 64 bytes per descriptor of queue 3 */
-#define MAX_REGIONS 4096u
 #define DESC_BYTES 16u
 
 const char *const fzc_op_names[FZC_OP_COUNT] = {
@@ -73,9 +73,6 @@ static const char *const hot_names[] = {
     "a123456789b123456789c123456789d123456789e123456789f123456789abc", "p0", "x",
 };
 
-struct region {
-    uint64_t gpa, len;
-};
 
 struct fzc {
     struct vcon_fuzz_rig fr;
@@ -103,10 +100,9 @@ struct fzc {
 
     /* Checks. */
     bool checking;
-    bool selfmod; /* a device write hit a ring or table this primitive */
-    bool regions_valid, regions_overflow;
-    struct region writable[MAX_REGIONS], rings[MAX_REGIONS];
-    unsigned nr_writable, nr_rings;
+    /* Where the device may write (harness/console_rings.h, shared with
+     * vcon-replay --check); a step is one primitive. */
+    struct vcon_console_rings rings;
     /* The bytes' conservation and the counters (harness/console_model.h,
      * shared with vcon-replay --check). */
     struct vcon_console_model model;
@@ -148,16 +144,6 @@ static void put32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
-}
-
-static bool inside(uint64_t gpa, uint64_t len, const struct region *r)
-{
-    return gpa >= r->gpa && len <= r->len && gpa - r->gpa <= r->len - len;
-}
-
 static bool guest_read(uint64_t gpa, void *buf, size_t len)
 {
     return vcon_vm_guest_read(Z.vm, gpa, buf, len) == 0;
@@ -184,19 +170,6 @@ static bool port_ok(unsigned port)
 
 /* ---- the seam ------------------------------------------------------------ */
 
-static void add_region(struct region *list, unsigned *n, uint64_t gpa, uint64_t len)
-{
-    if (len == 0)
-        return;
-    if (*n >= MAX_REGIONS) {
-        Z.regions_overflow = true;
-        return;
-    }
-    list[*n].gpa = gpa;
-    list[*n].len = len;
-    (*n)++;
-}
-
 static bool read_desc(uint64_t gpa, uint64_t *addr, uint32_t *len, uint16_t *flags,
                       uint16_t *next)
 {
@@ -208,109 +181,6 @@ static bool read_desc(uint64_t gpa, uint64_t *addr, uint32_t *len, uint16_t *fla
     *flags = le16(b + 12);
     *next = le16(b + 14);
     return true;
-}
-
-/* Everything the guest has made device-writable in a ready queue, and the
- * rings and tables the device reads: a superset of the buffers of the
- * chains the device can be holding, computed from guest memory as it is. */
-static void compute_regions(void)
-{
-    Z.nr_writable = Z.nr_rings = 0;
-    Z.regions_overflow = false;
-    for (unsigned q = 0; q < Z.nr_queues; q++) {
-        const struct vcon_virtq *vq = queue(q);
-        if (vq == NULL)
-            continue;
-        const uint64_t used_len = 4u + 8u * (uint64_t)vq->size + 2u;
-        add_region(Z.rings, &Z.nr_rings, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size);
-        add_region(Z.rings, &Z.nr_rings, vq->avail_gpa, 6u + 2u * (uint64_t)vq->size);
-        add_region(Z.rings, &Z.nr_rings, vq->used_gpa, used_len);
-        uint8_t table[DESC_BYTES * VCON_VIRTQ_MAX_SIZE];
-        if (!guest_read(vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size))
-            continue; /* the device cannot walk it either */
-        for (unsigned d = 0; d < vq->size; d++) {
-            const uint8_t *b = table + DESC_BYTES * d;
-            const uint64_t addr = (uint64_t)le32(b + 4) << 32 | le32(b);
-            const uint32_t len = le32(b + 8);
-            const uint16_t flags = le16(b + 12);
-            if ((flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
-                add_region(Z.rings, &Z.nr_rings, addr, len);
-                const uint32_t entries = len / DESC_BYTES;
-                for (uint32_t e = 0; e < entries && e < VCON_VIRTQ_MAX_SIZE; e++) {
-                    uint64_t ea;
-                    uint32_t el;
-                    uint16_t ef, en;
-                    if (!read_desc(addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
-                        break;
-                    if (ef & VCON_VIRTQ_DESC_F_WRITE)
-                        add_region(Z.writable, &Z.nr_writable, ea, el);
-                }
-            } else if (flags & VCON_VIRTQ_DESC_F_WRITE) {
-                add_region(Z.writable, &Z.nr_writable, addr, len);
-            }
-        }
-    }
-    Z.regions_valid = true;
-}
-
-static bool chain_writable(const struct vcon_virtq *vq, uint16_t head, uint64_t *in_bytes);
-
-/* A used element the device is about to write: its length must fit the
- * chain it names, as the descriptors are at this moment (checked here, not
- * after the primitive: a guest step reposts buffers and may rewrite those
- * descriptors before the primitive ends). */
-static void check_used_element(const struct vcon_virtq *vq, const uint8_t *elem)
-{
-    const uint32_t id = le32(elem), len = le32(elem + 4);
-    uint64_t room;
-    VCON_FUZZ_CHECK(id < vq->size, "console used ring: the element names a head of the queue");
-    if (len > 0 && chain_writable(vq, (uint16_t)id, &room))
-        VCON_FUZZ_CHECKF(len <= room, "console used ring: the used length fits the buffer",
-                         "head %u, used length %u, %llu writable bytes", (unsigned)id,
-                         (unsigned)len, (unsigned long long)room);
-}
-
-/* The engine's own ring updates: a used element (8 bytes at an element
- * slot, checked here), used->flags, used->idx or avail_event (2 bytes
- * each). */
-static bool ring_update(uint64_t gpa, const uint8_t *bytes, size_t len)
-{
-    for (unsigned q = 0; q < Z.nr_queues; q++) {
-        const struct vcon_virtq *vq = queue(q);
-        if (vq == NULL || gpa < vq->used_gpa)
-            continue;
-        const uint64_t off = gpa - vq->used_gpa;
-        const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
-        if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0) {
-            check_used_element(vq, bytes);
-            return true;
-        }
-        if (len == 2 && (off == 0 || off == 2 || off == elems_end))
-            return true;
-    }
-    return false;
-}
-
-static void check_device_write(uint64_t gpa, const uint8_t *bytes, size_t len)
-{
-    bool in_buffer = false;
-    if (Z.selfmod || ring_update(gpa, bytes, len))
-        return;
-    /* Data: it must go to a buffer the guest made device-writable. */
-    if (!Z.regions_valid)
-        compute_regions();
-    if (Z.regions_overflow)
-        return;
-    for (unsigned i = 0; i < Z.nr_writable && !in_buffer; i++)
-        in_buffer = inside(gpa, len, &Z.writable[i]);
-    VCON_FUZZ_CHECK(in_buffer,
-                    "console seam: the device writes only used rings and buffers the guest made "
-                    "device-writable");
-    /* Data landing on a ring or a table: what the device reads next is no
-     * longer what the guest wrote, so the structural checks stop for the
-     * rest of this primitive. */
-    for (unsigned i = 0; i < Z.nr_rings && !Z.selfmod; i++)
-        Z.selfmod = overlaps(gpa, len, Z.rings[i].gpa, Z.rings[i].len);
 }
 
 static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, uint64_t where,
@@ -328,9 +198,8 @@ static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, 
         vcon_console_model_mem_read(&Z.model, bytes, len);
         break;
     case VCON_FUZZ_MEM_WRITE:
-        held = vcon_console_model_mem_write(&Z.model, bytes, len, &why);
-        if (held)
-            check_device_write(where, bytes, len);
+        held = vcon_console_model_mem_write(&Z.model, bytes, len, &why) &&
+               vcon_console_rings_device_write(&Z.rings, where, bytes, len, &why);
         break;
     case VCON_FUZZ_MEM_WRITE_FAILED:
         vcon_console_model_mem_write_failed(&Z.model);
@@ -347,45 +216,6 @@ static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, 
 }
 
 /* ---- checks after every primitive --------------------------------------- */
-
-/* Writable bytes of the chain at `head` as the descriptors say now, or
- * false if the walk fails (a chain the device must have refused). */
-static bool chain_writable(const struct vcon_virtq *vq, uint16_t head, uint64_t *in_bytes)
-{
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags, next, index = head;
-    *in_bytes = 0;
-    for (unsigned count = 0; count <= vq->size; count++) {
-        if (!read_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)index, &addr, &len, &flags, &next))
-            return false;
-        if (flags & VCON_VIRTQ_DESC_F_INDIRECT) {
-            const uint32_t entries = len / DESC_BYTES;
-            uint16_t e = 0;
-            for (uint32_t n = 0; n <= entries; n++) {
-                uint64_t ea;
-                uint32_t el;
-                uint16_t ef, en;
-                if (e >= entries || !read_desc(addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
-                    return false;
-                if (ef & VCON_VIRTQ_DESC_F_WRITE)
-                    *in_bytes += el;
-                if (!(ef & VCON_VIRTQ_DESC_F_NEXT))
-                    return true;
-                e = en;
-            }
-            return false;
-        }
-        if (flags & VCON_VIRTQ_DESC_F_WRITE)
-            *in_bytes += len;
-        if (!(flags & VCON_VIRTQ_DESC_F_NEXT))
-            return true;
-        if (next >= vq->size)
-            return false;
-        index = next;
-    }
-    return false;
-}
 
 /* New used elements: each names a head of its queue (its length was
  * checked as it was written), and is part of the run's results. */
@@ -404,7 +234,7 @@ static void check_used_rings(void)
         uint16_t from = Z.seen_valid[q] ? Z.seen_used[q] : 0;
         if ((uint16_t)(vq->used_idx - from) > vq->size)
             from = vq->used_idx >= vq->size ? (uint16_t)(vq->used_idx - vq->size) : 0;
-        for (uint16_t i = from; i != vq->used_idx && !Z.selfmod; i++) {
+        for (uint16_t i = from; i != vq->used_idx && !Z.rings.selfmod; i++) {
             uint8_t elem[8];
             const uint64_t gpa = vq->used_gpa + 4u + 8u * (uint64_t)(i & (vq->size - 1u));
             if (!guest_read(gpa, elem, sizeof(elem)))
@@ -455,8 +285,7 @@ static unsigned macro_depth;
 
 static void prim_begin(void)
 {
-    Z.selfmod = false;
-    Z.regions_valid = false;
+    vcon_console_rings_step(&Z.rings);
 }
 
 static void prim_end(void)
@@ -917,6 +746,7 @@ void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destro
     while (Z.nr_queues < FZC_NR_QUEUES &&
            (Z.vq[Z.nr_queues] = vcon_virtio_pci_queue(Z.t, Z.nr_queues)) != NULL)
         Z.nr_queues++;
+    vcon_console_rings_init(&Z.rings, Z.vm, Z.t);
     if (!Z.fr.fresh) {
         reset_devices();
         vcon_fuzz_rig_reset_common(&Z.fr);

@@ -190,11 +190,13 @@ static int replay_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len
     struct replay_device *d = ctx;
     const size_t max = vcon_trace_max_payload(VCON_TRACE_MEM_WRITE);
     int rc = 0;
+    /* Judged before it lands, against the rings as the guest left them. */
+    if (live(d))
+        replay_watch_mem_write(d, gpa, buf, len);
     /* The image follows the device's writes, as the recorded RAM did. */
     rc = d->inner.mem_write(d->inner.ctx, gpa, buf, len);
     if (!live(d))
         return rc;
-    replay_watch_mem_write(d, buf, len);
     int result = 0;
     size_t off = 0;
     do {

@@ -10,6 +10,7 @@
 
 #include "harness/invariants.h"
 #include "harness/console_model.h"
+#include "harness/console_rings.h"
 #include "harness/rig.h"
 #include "harness/uart_model.h"
 #include "vcon/host.h"
@@ -153,7 +154,8 @@ void replay_watch_free(struct vcon_replayer *r);
  * read that succeeded) and is writing (then, if the write failed, that),
  * bytes a backend handed it, bytes it offered a backend and the answer. */
 void replay_watch_mem_read(struct replay_device *d, const void *bytes, size_t len);
-void replay_watch_mem_write(struct replay_device *d, const void *bytes, size_t len);
+void replay_watch_mem_write(struct replay_device *d, uint64_t gpa, const void *bytes,
+                            size_t len);
 void replay_watch_mem_write_failed(struct replay_device *d);
 void replay_watch_backend_read(struct replay_device *d, const void *bytes, size_t n);
 void replay_watch_backend_write(struct replay_device *d, unsigned port, const void *bytes,

@@ -36,6 +36,9 @@ struct replay_watch {
 
     /* Console. */
     struct vcon_console_model console_model;
+    /* Image mode: where the device may write, from the rebuilt RAM (a
+     * strict replay has no guest RAM to judge from). */
+    struct vcon_console_rings *rings;
     uint64_t backend_taken, backend_written; /* bytes, all ports */
 };
 
@@ -102,11 +105,20 @@ void replay_watch_start(struct vcon_replayer *r)
         }
         w->uart = uart;
         w->console = console;
-        if (uart != NULL)
-            start_uart(r, i, w, &info);
-        else
-            vcon_console_model_start(&w->console_model, console, r->vm, 0, 0);
         r->dev[i].watch = w;
+        if (uart != NULL) {
+            start_uart(r, i, w, &info);
+            continue;
+        }
+        vcon_console_model_start(&w->console_model, console, r->vm, 0, 0);
+        if (r->mode != VCON_REPLAY_IMAGE)
+            continue;
+        w->rings = malloc(sizeof(*w->rings));
+        if (w->rings == NULL) {
+            r->no_memory = true;
+            return;
+        }
+        vcon_console_rings_init(w->rings, r->vm, vcon_console_transport(console));
     }
 }
 
@@ -116,6 +128,7 @@ void replay_watch_free(struct vcon_replayer *r)
         struct replay_watch *w = r->dev[i].watch;
         if (w == NULL)
             continue;
+        free(w->rings);
         free(w->taken.bytes);
         free(w->sent.bytes);
         free(w);
@@ -125,7 +138,8 @@ void replay_watch_free(struct vcon_replayer *r)
 
 /* ---- what the replay host tells a watch --------------------------------- */
 
-static void keep_failure(struct replay_watch *w, bool held, const struct vcon_invariant_failure *why)
+static void keep_failure(struct replay_watch *w, bool held,
+                         const struct vcon_invariant_failure *why)
 {
     if (!held && !w->failed) {
         w->failed = true;
@@ -140,12 +154,15 @@ void replay_watch_mem_read(struct replay_device *d, const void *bytes, size_t le
         vcon_console_model_mem_read(&w->console_model, bytes, len);
 }
 
-void replay_watch_mem_write(struct replay_device *d, const void *bytes, size_t len)
+void replay_watch_mem_write(struct replay_device *d, uint64_t gpa, const void *bytes, size_t len)
 {
     struct replay_watch *w = d->watch;
     struct vcon_invariant_failure why;
-    if (w != NULL && w->console != NULL)
-        keep_failure(w, vcon_console_model_mem_write(&w->console_model, bytes, len, &why), &why);
+    if (w == NULL || w->console == NULL)
+        return;
+    keep_failure(w, vcon_console_model_mem_write(&w->console_model, bytes, len, &why), &why);
+    if (w->rings != NULL)
+        keep_failure(w, vcon_console_rings_device_write(w->rings, gpa, bytes, len, &why), &why);
 }
 
 void replay_watch_mem_write_failed(struct replay_device *d)
@@ -243,10 +260,13 @@ void replay_watch_before(struct vcon_replayer *r, const struct vcon_trace_event 
         struct replay_watch *w = r->dev[i].watch;
         if (w == NULL)
             continue;
-        if (w->uart != NULL)
+        if (w->uart != NULL) {
             classify_for_uart(w, i, ev);
-        else
-            classify_for_console(w, ev);
+            continue;
+        }
+        classify_for_console(w, ev);
+        if (w->rings != NULL)
+            vcon_console_rings_step(w->rings);
     }
 }
 
@@ -259,9 +279,9 @@ static bool uart_after(struct vcon_replayer *r, struct replay_watch *w,
     const struct vcon_uart_model_bytes moved = {
         .taken = w->taken.bytes, .taken_len = w->taken.len,
         .sent = w->sent.bytes, .sent_len = w->sent.len};
-    const bool held =
-        vcon_uart_model_step(&w->uart_model, w->kind,
-                             w->kind == VCON_UART_MODEL_ACCESS ? &w->access : NULL, &post, &moved, why);
+    const struct vcon_uart_model_access *access =
+        w->kind == VCON_UART_MODEL_ACCESS ? &w->access : NULL;
+    const bool held = vcon_uart_model_step(&w->uart_model, w->kind, access, &post, &moved, why);
     w->taken.len = 0;
     w->sent.len = 0;
     return held;

@@ -572,6 +572,27 @@ int __wrap_vcon_virtq_read_chain(struct vcon_virtq *vq, const struct vcon_virtq_
     return rc;
 }
 
+/* And -Wl,--wrap=vcon_virtq_pop: while `plant_bad_address` is set, the
+ * 10th chain with a device-writable buffer has that buffer moved 4 KiB up,
+ * as a device that computes a wrong buffer address would: it writes guest
+ * memory the guest never gave it. */
+static bool plant_bad_address;
+static unsigned writable_pops;
+#define BAD_ADDRESS_POP 10u
+enum vcon_virtq_pop_result __real_vcon_virtq_pop(struct vcon_virtq *vq,
+                                                 struct vcon_virtq_chain *chain);
+enum vcon_virtq_pop_result __wrap_vcon_virtq_pop(struct vcon_virtq *vq,
+                                                 struct vcon_virtq_chain *chain);
+enum vcon_virtq_pop_result __wrap_vcon_virtq_pop(struct vcon_virtq *vq,
+                                                 struct vcon_virtq_chain *chain)
+{
+    const enum vcon_virtq_pop_result rc = __real_vcon_virtq_pop(vq, chain);
+    if (plant_bad_address && rc == VCON_VIRTQ_CHAIN && chain->nr_in > 0 &&
+        ++writable_pops == BAD_ADDRESS_POP)
+        chain->seg[chain->nr_out].gpa += 4096u;
+    return rc;
+}
+
 static void check_finds_every_state_invariant_kept_in_both_sessions(void **state)
 {
     const struct fixture *f = *state;
@@ -625,45 +646,51 @@ static void check_reports_a_broken_invariant_after_the_first_event(void **state)
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
 }
 
-/* A planted bug: while *plant is set, the wrapper counts in *count and acts
- * at its `at`th call. */
+/* A planted bug: while *on is set, the wrapper counts in *count and acts at
+ * its `at`th call. A session of the UART (or the console) is recorded with
+ * it, and --check must name `broken` (the start of its message). */
 struct plant {
     bool *on;
     unsigned *count;
     unsigned at;
+    bool console;
+    const char *trace;
+    uint64_t seed;
+    const char *broken;
 };
 
-/* Records a session of the UART (or the console) in `path` with the bug
- * planted, checks that the bug was hit and that the trace replays without
- * divergence through the same device, and gives what --check says of it. */
-static void replay_planted(const struct fixture *f, bool console, const char *name, uint64_t seed,
-                           const struct plant *p, char *path, struct outcome *checked)
+/* Records the session in the fixture's folder (`path`), checks that the
+ * bug was hit, that the trace replays without divergence through the same
+ * device and that --check reports the broken invariant. */
+static void check_finds_planted(const struct fixture *f, const struct plant *p, char *path)
 {
     const struct vcon_replay_options check = {.check = true};
     struct vcon_session_result res;
     struct outcome o;
-    path_in(path, f->dir, name);
+    path_in(path, f->dir, p->trace);
     *p->on = true;
     *p->count = 0;
-    record_session(console ? CONSOLE_CONFIG : UART_CONFIG, console, path, seed, &res);
+    record_session(p->console ? CONSOLE_CONFIG : UART_CONFIG, p->console, path, p->seed, &res);
     assert_true(*p->count > p->at);
     *p->count = 0;
     replay_mode(path, VCON_REPLAY_AUTO, &o);
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
     *p->count = 0;
-    replay_path(path, &check, checked);
+    replay_path(path, &check, &o);
     *p->on = false;
+    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
+    if (strstr(o.message, p->broken) != o.message)
+        fail_msg("--check said \"%s\", not \"%s...\"", o.message, p->broken);
 }
 
 static void check_reports_a_received_byte_the_uart_changed(void **state)
 {
-    const struct plant bad_rbr = {&plant_bad_rbr, &rbr_data_reads, BAD_RBR_READ};
+    const struct plant bad_rbr = {
+        &plant_bad_rbr, &rbr_data_reads, BAD_RBR_READ, false, "uart-bad-rbr.pcap.zst", 13,
+        "invariant violated: uart rx conservation: RBR returns the oldest backend byte (RBR 0x"};
     char path[PATH_SIZE];
     struct outcome o;
-    replay_planted(*state, false, "uart-bad-rbr.pcap.zst", 13, &bad_rbr, path, &o);
-    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
-    assert_non_null(strstr(o.message, "invariant violated: uart rx conservation: RBR returns the "
-                                      "oldest backend byte (RBR 0x"));
+    check_finds_planted(*state, &bad_rbr, path);
     /* Without the bug the device returns the backend's byte: the trace
      * shows where it differs. */
     replay_mode(path, VCON_REPLAY_AUTO, &o);
@@ -673,24 +700,40 @@ static void check_reports_a_received_byte_the_uart_changed(void **state)
 
 static void check_reports_a_byte_the_uart_sent_twice(void **state)
 {
-    const struct plant double_thr = {&plant_double_thr, &thr_writes, DOUBLE_THR_WRITE};
+    const struct plant double_thr = {
+        &plant_double_thr, &thr_writes, DOUBLE_THR_WRITE, false, "uart-double-thr.pcap.zst", 14,
+        "invariant violated: uart tx conservation: no byte sent twice or invented (backend took 2 "
+        "bytes, 1 written and not yet sent)"};
     char path[PATH_SIZE];
-    struct outcome o;
-    replay_planted(*state, false, "uart-double-thr.pcap.zst", 14, &double_thr, path, &o);
-    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
-    assert_non_null(strstr(o.message, "invariant violated: uart tx conservation: no byte sent twice "
-                                      "or invented (backend took 2 bytes, 1 written and not yet sent)"));
+    check_finds_planted(*state, &double_thr, path);
 }
 
 static void check_reports_a_byte_the_console_changed_on_its_way_out(void **state)
 {
-    const struct plant bad_tx = {&plant_bad_tx, &tx_data_reads, BAD_TX_READ};
+    const struct plant bad_tx = {
+        &plant_bad_tx, &tx_data_reads, BAD_TX_READ, true, "console-bad-tx.pcap.zst", 15,
+        "invariant violated: console tx: the backend gets the bytes of the guest's buffer, in "
+        "order (byte 0 of "};
+    char path[PATH_SIZE];
+    check_finds_planted(*state, &bad_tx, path);
+}
+
+static void check_reports_a_console_write_outside_the_guests_buffers(void **state)
+{
+    const struct plant bad_address = {
+        &plant_bad_address, &writable_pops, BAD_ADDRESS_POP, true, "console-bad-address.pcap.zst", 16,
+        "invariant violated: console seam: the device writes only used rings and buffers the "
+        "guest made device-writable"};
     char path[PATH_SIZE];
     struct outcome o;
-    replay_planted(*state, true, "console-bad-tx.pcap.zst", 15, &bad_tx, path, &o);
-    assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
-    assert_non_null(strstr(o.message, "invariant violated: console tx: the backend gets the bytes "
-                                      "of the guest's buffer, in order (byte 0 of "));
+    check_finds_planted(*state, &bad_address, path);
+    /* A strict replay has no guest RAM to judge the address from. */
+    const struct vcon_replay_options strict_check = {.mode = VCON_REPLAY_STRICT, .check = true};
+    plant_bad_address = true;
+    writable_pops = 0;
+    replay_path(path, &strict_check, &o);
+    plant_bad_address = false;
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
 }
 
 static void every_golden_trace_in_the_corpus_replays_without_divergence(void **state)
@@ -791,6 +834,7 @@ int main(void)
         cmocka_unit_test(check_reports_a_received_byte_the_uart_changed),
         cmocka_unit_test(check_reports_a_byte_the_uart_sent_twice),
         cmocka_unit_test(check_reports_a_byte_the_console_changed_on_its_way_out),
+        cmocka_unit_test(check_reports_a_console_write_outside_the_guests_buffers),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

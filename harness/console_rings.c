@@ -1,0 +1,242 @@
+/* Where a virtio-console may write guest memory (harness/console_rings.h),
+ * from docs/virtq.md: the used ring's layout, and which buffers a chain
+ * makes device-writable, direct or through an indirect table. */
+#include "harness/console_rings.h"
+
+#include "vcon/virtq.h"
+
+#define INVARIANT_SOURCE "harness/console_rings.c"
+#include "invariant_require.h"
+
+#define DESC_BYTES 16u
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen > 0 && blen > 0 && a < b + blen && b < a + alen;
+}
+
+static bool inside(uint64_t gpa, uint64_t len, const struct vcon_console_region *region)
+{
+    return gpa >= region->gpa && len <= region->len && gpa - region->gpa <= region->len - len;
+}
+
+static bool guest_read(const struct vcon_console_rings *r, uint64_t gpa, void *buf, size_t len)
+{
+    return vcon_vm_guest_read(r->vm, gpa, buf, len) == 0;
+}
+
+/* A queue the device can be using, or NULL. */
+static const struct vcon_virtq *ready_queue(const struct vcon_console_rings *r, unsigned index)
+{
+    const struct vcon_virtq *vq = vcon_virtio_pci_queue(r->transport, index);
+    return vq != NULL && vcon_virtq_ready(vq) ? vq : NULL;
+}
+
+static bool read_desc(const struct vcon_console_rings *r, uint64_t gpa, uint64_t *addr,
+                      uint32_t *len, uint16_t *flags, uint16_t *next)
+{
+    uint8_t b[DESC_BYTES];
+    if (!guest_read(r, gpa, b, sizeof(b)))
+        return false;
+    *addr = (uint64_t)le32(b + 4) << 32 | le32(b);
+    *len = le32(b + 8);
+    *flags = le16(b + 12);
+    *next = le16(b + 14);
+    return true;
+}
+
+void vcon_console_rings_init(struct vcon_console_rings *r, struct vcon_vm *vm,
+                             struct vcon_virtio_pci *transport)
+{
+    r->vm = vm;
+    r->transport = transport;
+    vcon_console_rings_step(r);
+}
+
+void vcon_console_rings_step(struct vcon_console_rings *r)
+{
+    r->selfmod = false;
+    r->regions_valid = false;
+}
+
+static void add_region(struct vcon_console_rings *r, struct vcon_console_region *list,
+                       unsigned *n, uint64_t gpa, uint64_t len)
+{
+    if (len == 0)
+        return;
+    if (*n >= VCON_CONSOLE_RINGS_MAX_REGIONS) {
+        r->regions_overflow = true;
+        return;
+    }
+    list[*n].gpa = gpa;
+    list[*n].len = len;
+    (*n)++;
+}
+
+static void add_queue_regions(struct vcon_console_rings *r, const struct vcon_virtq *vq)
+{
+    const uint64_t used_len = 4u + 8u * (uint64_t)vq->size + 2u;
+    uint8_t table[DESC_BYTES * VCON_VIRTQ_MAX_SIZE];
+    add_region(r, r->rings, &r->nr_rings, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size);
+    add_region(r, r->rings, &r->nr_rings, vq->avail_gpa, 6u + 2u * (uint64_t)vq->size);
+    add_region(r, r->rings, &r->nr_rings, vq->used_gpa, used_len);
+    if (!guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size))
+        return; /* the device cannot walk it either */
+    for (unsigned d = 0; d < vq->size; d++) {
+        const uint8_t *b = table + DESC_BYTES * d;
+        const uint64_t addr = (uint64_t)le32(b + 4) << 32 | le32(b);
+        const uint32_t len = le32(b + 8);
+        const uint16_t flags = le16(b + 12);
+        if ((flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
+            add_region(r, r->rings, &r->nr_rings, addr, len);
+            const uint32_t entries = len / DESC_BYTES;
+            for (uint32_t e = 0; e < entries && e < VCON_VIRTQ_MAX_SIZE; e++) {
+                uint64_t ea;
+                uint32_t el;
+                uint16_t ef, en;
+                if (!read_desc(r, addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
+                    break;
+                if (ef & VCON_VIRTQ_DESC_F_WRITE)
+                    add_region(r, r->writable, &r->nr_writable, ea, el);
+            }
+        } else if (flags & VCON_VIRTQ_DESC_F_WRITE) {
+            add_region(r, r->writable, &r->nr_writable, addr, len);
+        }
+    }
+}
+
+/* The regions of every ready queue, from guest memory as it is. */
+static void compute_regions(struct vcon_console_rings *r)
+{
+    r->nr_writable = r->nr_rings = 0;
+    r->regions_overflow = false;
+    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+        const struct vcon_virtq *vq = ready_queue(r, q);
+        if (vq != NULL)
+            add_queue_regions(r, vq);
+    }
+    r->regions_valid = true;
+}
+
+/* Writable bytes of the chain at `head` as the descriptors say now, or
+ * false if the walk fails (a chain the device must have refused). */
+static bool chain_writable(const struct vcon_console_rings *r, const struct vcon_virtq *vq,
+                           uint16_t head, uint64_t *in_bytes)
+{
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next, index = head;
+    *in_bytes = 0;
+    for (unsigned count = 0; count <= vq->size; count++) {
+        if (!read_desc(r, vq->desc_gpa + DESC_BYTES * (uint64_t)index, &addr, &len, &flags, &next))
+            return false;
+        if (flags & VCON_VIRTQ_DESC_F_INDIRECT) {
+            const uint32_t entries = len / DESC_BYTES;
+            uint16_t e = 0;
+            for (uint32_t n = 0; n <= entries; n++) {
+                uint64_t ea;
+                uint32_t el;
+                uint16_t ef, en;
+                if (e >= entries)
+                    return false;
+                if (!read_desc(r, addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
+                    return false;
+                if (ef & VCON_VIRTQ_DESC_F_WRITE)
+                    *in_bytes += el;
+                if (!(ef & VCON_VIRTQ_DESC_F_NEXT))
+                    return true;
+                e = en;
+            }
+            return false;
+        }
+        if (flags & VCON_VIRTQ_DESC_F_WRITE)
+            *in_bytes += len;
+        if (!(flags & VCON_VIRTQ_DESC_F_NEXT))
+            return true;
+        if (next >= vq->size)
+            return false;
+        index = next;
+    }
+    return false;
+}
+
+/* A used element the device is about to write: its length must fit the
+ * chain it names, as the descriptors are at this moment (a guest may
+ * rewrite them as soon as it sees the element). */
+static bool check_used_element(const struct vcon_console_rings *r, const struct vcon_virtq *vq,
+                               const uint8_t *elem, struct vcon_invariant_failure *why)
+{
+    const uint32_t id = le32(elem), len = le32(elem + 4);
+    uint64_t room;
+    REQUIRE(id < vq->size, "console used ring: the element names a head of the queue",
+            "head %u, queue size %u", (unsigned)id, (unsigned)vq->size);
+    if (len > 0 && chain_writable(r, vq, (uint16_t)id, &room))
+        REQUIRE(len <= room, "console used ring: the used length fits the buffer",
+                "head %u, used length %u, %llu writable bytes", (unsigned)id, (unsigned)len,
+                (unsigned long long)room);
+    return true;
+}
+
+/* The engine's own ring updates: a used element (8 bytes at an element
+ * slot, checked), used->flags, used->idx or avail_event (2 bytes each).
+ * Sets *ring when the write is one of them. */
+static bool ring_update(const struct vcon_console_rings *r, uint64_t gpa, const uint8_t *bytes,
+                        size_t len, bool *ring, struct vcon_invariant_failure *why)
+{
+    *ring = false;
+    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+        const struct vcon_virtq *vq = ready_queue(r, q);
+        if (vq == NULL || gpa < vq->used_gpa)
+            continue;
+        const uint64_t off = gpa - vq->used_gpa;
+        const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
+        if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0) {
+            *ring = true;
+            return check_used_element(r, vq, bytes, why);
+        }
+        if (len == 2 && (off == 0 || off == 2 || off == elems_end)) {
+            *ring = true;
+            return true;
+        }
+    }
+    return true;
+}
+
+bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
+                                     const uint8_t *bytes, size_t len,
+                                     struct vcon_invariant_failure *why)
+{
+    bool ring, in_buffer = false;
+    if (r->selfmod)
+        return true;
+    if (!ring_update(r, gpa, bytes, len, &ring, why))
+        return false;
+    if (ring)
+        return true;
+    /* Data: it must go to a buffer the guest made device-writable. */
+    if (!r->regions_valid)
+        compute_regions(r);
+    if (r->regions_overflow)
+        return true;
+    for (unsigned i = 0; i < r->nr_writable && !in_buffer; i++)
+        in_buffer = inside(gpa, len, &r->writable[i]);
+    REQUIRE(in_buffer,
+            "console seam: the device writes only used rings and buffers the guest made "
+            "device-writable",
+            "%zu bytes at gpa 0x%llx", len, (unsigned long long)gpa);
+    /* Data landing on a ring or a table: what the device reads next is no
+     * longer what the guest wrote, so the checks stop for this step. */
+    for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
+        r->selfmod = overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
+    return true;
+}

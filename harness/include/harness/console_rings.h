@@ -1,0 +1,53 @@
+/* Where a virtio-console may write guest memory, judged from the guest's
+ * rings as they are in guest RAM: a used ring (an element's length must fit
+ * the writable bytes of the chain it names, as the descriptors are when it
+ * is written), or a buffer the guest made device-writable in a ready queue.
+ * The console fuzz targets check every device write with it, and so does
+ * vcon-replay --check where it has the guest's RAM (image mode).
+ *
+ * Where a device write lands on a ring or a descriptor table itself, what
+ * the device reads next is no longer what the guest wrote: the checks stop
+ * until the next step. */
+#ifndef VCON_HARNESS_CONSOLE_RINGS_H
+#define VCON_HARNESS_CONSOLE_RINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/invariants.h"
+#include "harness/vm.h"
+#include "vcon/virtio_pci.h"
+
+#define VCON_CONSOLE_RINGS_MAX_REGIONS 4096u
+
+struct vcon_console_region {
+    uint64_t gpa, len;
+};
+
+struct vcon_console_rings {
+    struct vcon_vm *vm; /* guest RAM as the guest wrote it */
+    struct vcon_virtio_pci *transport;
+    /* Per step: a device write hit a ring or table; the regions below are
+     * computed (at the step's first data write) and complete. */
+    bool selfmod;
+    bool regions_valid, regions_overflow;
+    /* Everything device-writable in a ready queue, and the rings and
+     * tables the device reads: a superset of the buffers of the chains the
+     * device can be holding. */
+    struct vcon_console_region writable[VCON_CONSOLE_RINGS_MAX_REGIONS];
+    struct vcon_console_region rings[VCON_CONSOLE_RINGS_MAX_REGIONS];
+    unsigned nr_writable, nr_rings;
+};
+
+void vcon_console_rings_init(struct vcon_console_rings *r, struct vcon_vm *vm,
+                             struct vcon_virtio_pci *transport);
+/* A new step (a guest access, a host event): what the last one learnt is
+ * forgotten. */
+void vcon_console_rings_step(struct vcon_console_rings *r);
+/* The device is writing `len` bytes at `gpa` (before they land). */
+bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
+                                     const uint8_t *bytes, size_t len,
+                                     struct vcon_invariant_failure *why);
+
+#endif
