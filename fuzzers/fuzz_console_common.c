@@ -217,9 +217,12 @@ static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, 
 
 /* ---- checks after every primitive --------------------------------------- */
 
-/* New used elements: each names a head of its queue (its length was
- * checked as it was written), and is part of the run's results. */
-static void check_used_rings(void)
+/* New used elements are part of the run's results. Whether each names a
+ * head and fits its chain was checked as the device wrote it
+ * (harness/console_rings.c): by now the guest may have written over it
+ * (its rings are where it put them; another queue's descriptor table can
+ * lie on this used ring), so what is read here is not judged. */
+static void observe_used_rings(void)
 {
     for (unsigned q = 0; q < Z.nr_queues; q++) {
         const struct vcon_virtq *vq = Z.vq[q];
@@ -240,7 +243,6 @@ static void check_used_rings(void)
             if (!guest_read(gpa, elem, sizeof(elem)))
                 break;
             const uint32_t id = le32(elem), len = le32(elem + 4);
-            VCON_FUZZ_CHECK(id < vq->size, "console used ring: the element names a head of the queue");
             vcon_fuzz_observe_u64((uint64_t)q << 48 | (uint64_t)id << 32 | len);
         }
         Z.seen_used[q] = vq->used_idx;
@@ -274,7 +276,7 @@ static void check_after(void)
     /* Bytes received, lost, sent; MSIs; control chains. */
     if (!vcon_console_model_after(&Z.model, Z.con, Z.vm, taken, written, &why))
         vcon_fuzz_fail_invariant(&why);
-    check_used_rings();
+    observe_used_rings();
 }
 
 /* Every primitive is bracketed by these. Inside a macro (a bring-up, a
