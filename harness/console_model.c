@@ -19,24 +19,24 @@ static uint64_t queue_chains(struct vcon_console *con, unsigned index)
 }
 
 static void take_counters(struct vcon_console_model_counters *c, struct vcon_console *con,
-                          const struct vcon_vm *vm, uint64_t taken, uint64_t written)
+                          size_t msis, uint64_t taken, uint64_t written)
 {
     vcon_console_get_stats(con, &c->stats);
     vcon_virtio_pci_get_stats(vcon_console_transport(con), &c->tstats);
-    c->msis = vcon_vm_msi_count(vm);
+    c->msis = msis;
     c->ctrl_rx_chains = queue_chains(con, VCON_CONSOLE_CTRL_RX_QUEUE);
     c->ctrl_tx_chains = queue_chains(con, VCON_CONSOLE_CTRL_TX_QUEUE);
     c->taken = taken;
     c->written = written;
 }
 
-void vcon_console_model_start(struct vcon_console_model *m, struct vcon_console *con,
-                              const struct vcon_vm *vm, uint64_t taken, uint64_t written)
+void vcon_console_model_start(struct vcon_console_model *m, struct vcon_console *con, size_t msis,
+                              uint64_t taken, uint64_t written)
 {
     m->pending_rx_len = 0;
     m->recent_total = 0;
     m->emerg = false;
-    take_counters(&m->at, con, vm, taken, written);
+    take_counters(&m->at, con, msis, taken, written);
 }
 
 void vcon_console_model_mem_read(struct vcon_console_model *m, const void *bytes, size_t len)
@@ -108,8 +108,8 @@ bool vcon_console_model_backend_write(struct vcon_console_model *m, unsigned por
     return true;
 }
 
-bool vcon_console_model_after(struct vcon_console_model *m, struct vcon_console *con,
-                              const struct vcon_vm *vm, uint64_t taken, uint64_t written,
+bool vcon_console_model_after(struct vcon_console_model *m, struct vcon_console *con, size_t msis,
+                              uint64_t taken, uint64_t written,
                               struct vcon_invariant_failure *why)
 {
     const struct vcon_console_model_counters was = m->at;
@@ -117,7 +117,7 @@ bool vcon_console_model_after(struct vcon_console_model *m, struct vcon_console 
     REQUIRE(m->pending_rx_len == 0,
             "console rx: every byte read from a backend reached the guest or was counted lost",
             "%zu bytes pending", m->pending_rx_len);
-    take_counters(&m->at, con, vm, taken, written);
+    take_counters(&m->at, con, msis, taken, written);
     REQUIRE(now->msis - was.msis == now->tstats.msi_sent - was.tstats.msi_sent,
             "console msi: messages the VM got equal the transport's count",
             "the VM got %zu, the transport sent %llu", now->msis - was.msis,

@@ -188,28 +188,39 @@ static bool check_used_element(const struct vcon_console_rings *r, const struct 
 }
 
 /* The engine's own ring updates: a used element (8 bytes at an element
- * slot, checked), used->flags, used->idx or avail_event (2 bytes each).
- * Sets *ring when the write is one of them. */
+ * slot), used->flags, used->idx or avail_event (2 bytes each). Sets *ring
+ * when the write is one of them. Queues' used rings may overlap (the guest
+ * puts them where it likes): an element is good if it is good for one of
+ * the queues whose slot it fills, and the first failure is reported when
+ * it is good for none. */
 static bool ring_update(const struct vcon_console_rings *r, uint64_t gpa, const uint8_t *bytes,
                         size_t len, bool *ring, struct vcon_invariant_failure *why)
 {
+    bool element = false, good = false;
+    struct vcon_invariant_failure first = {0};
     *ring = false;
-    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL && !good; q++) {
         const struct vcon_virtq *vq = ready_queue(r, q);
         if (vq == NULL || gpa < vq->used_gpa)
             continue;
         const uint64_t off = gpa - vq->used_gpa;
         const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
         if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0) {
+            struct vcon_invariant_failure this_one;
+            good = check_used_element(r, vq, bytes, &this_one);
+            if (!good && !element)
+                first = this_one;
+            element = true;
+        } else if (len == 2 && (off == 0 || off == 2 || off == elems_end)) {
             *ring = true;
-            return check_used_element(r, vq, bytes, why);
-        }
-        if (len == 2 && (off == 0 || off == 2 || off == elems_end)) {
-            *ring = true;
-            return true;
         }
     }
-    return true;
+    if (!element)
+        return true;
+    *ring = true;
+    if (!good)
+        *why = first;
+    return good;
 }
 
 bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
@@ -239,4 +250,14 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
     for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
         r->selfmod = overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
     return true;
+}
+
+void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa, size_t len)
+{
+    if (r->selfmod)
+        return;
+    if (!r->regions_valid)
+        compute_regions(r);
+    for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
+        r->selfmod = overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
 }

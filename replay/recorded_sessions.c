@@ -297,6 +297,7 @@ static void guest_options(const struct vcon_rig_device_info *info,
 {
     vcon_guest_console_default_options(go);
     go->bus = info->pci_bus;
+    go->slot = info->pci_slot; /* the rig may have more than one console */
     go->io_base = info->io_base;
     go->mmio_base = info->mmio_base;
     go->intx_line = info->irq_line;
@@ -316,6 +317,8 @@ int vcon_session_console(struct vcon_rig *rig, const struct vcon_session_options
     if (vcon_rig_device_info(rig, o->device, &info) != 0 || info.kind != VCON_RIG_CONSOLE)
         return -ENODEV;
     guest_options(&info, &go);
+    if (o->console_msix)
+        go.irq = VCON_GUEST_CONSOLE_MSIX;
     for (unsigned i = 0; rc == 0 && i < 3; i++)
         rc = stream_init(&s[i], i, o->out_len + 37u * i, o->in_len + 53u * i, o->seed);
     if (rc == 0)

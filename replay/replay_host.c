@@ -245,6 +245,7 @@ static void replay_msi_send(void *ctx, uint64_t address, uint32_t data)
         else if (ev != NULL)
             replay_consume(d->r, NULL);
     }
+    replay_watch_msi(d);
     d->inner.msi_send(d->inner.ctx, address, data);
 }
 

@@ -157,6 +157,8 @@ void replay_watch_mem_read(struct replay_device *d, const void *bytes, size_t le
 void replay_watch_mem_write(struct replay_device *d, uint64_t gpa, const void *bytes,
                             size_t len);
 void replay_watch_mem_write_failed(struct replay_device *d);
+/* The device sent an MSI message. */
+void replay_watch_msi(struct replay_device *d);
 void replay_watch_backend_read(struct replay_device *d, const void *bytes, size_t n);
 void replay_watch_backend_write(struct replay_device *d, unsigned port, const void *bytes,
                                 size_t offered, int result);

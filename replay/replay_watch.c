@@ -40,6 +40,7 @@ struct replay_watch {
      * strict replay has no guest RAM to judge from). */
     struct vcon_console_rings *rings;
     uint64_t backend_taken, backend_written; /* bytes, all ports */
+    size_t msis; /* MSI messages this device sent */
 };
 
 static bool log_append(struct byte_log *log, const void *bytes, size_t n)
@@ -110,7 +111,7 @@ void replay_watch_start(struct vcon_replayer *r)
             start_uart(r, i, w, &info);
             continue;
         }
-        vcon_console_model_start(&w->console_model, console, r->vm, 0, 0);
+        vcon_console_model_start(&w->console_model, console, 0, 0, 0);
         if (r->mode != VCON_REPLAY_IMAGE)
             continue;
         w->rings = malloc(sizeof(*w->rings));
@@ -161,8 +162,21 @@ void replay_watch_mem_write(struct replay_device *d, uint64_t gpa, const void *b
     if (w == NULL || w->console == NULL)
         return;
     keep_failure(w, vcon_console_model_mem_write(&w->console_model, bytes, len, &why), &why);
-    if (w->rings != NULL)
-        keep_failure(w, vcon_console_rings_device_write(w->rings, gpa, bytes, len, &why), &why);
+    if (w->rings == NULL)
+        return;
+    keep_failure(w, vcon_console_rings_device_write(w->rings, gpa, bytes, len, &why), &why);
+    /* The other consoles' rings may lie under it too. */
+    for (unsigned i = 0; i < VCON_RIG_MAX_DEVICES; i++) {
+        const struct replay_watch *other = d->r->dev[i].watch;
+        if (other != NULL && other != w && other->rings != NULL)
+            vcon_console_rings_foreign_write(other->rings, gpa, len);
+    }
+}
+
+void replay_watch_msi(struct replay_device *d)
+{
+    if (d->watch != NULL)
+        d->watch->msis++;
 }
 
 void replay_watch_mem_write_failed(struct replay_device *d)
@@ -299,7 +313,7 @@ bool replay_watch_after(struct vcon_replayer *r, struct vcon_invariant_failure *
         }
         const bool held = w->uart != NULL
                               ? uart_after(r, w, why)
-                              : vcon_console_model_after(&w->console_model, w->console, r->vm,
+                              : vcon_console_model_after(&w->console_model, w->console, w->msis,
                                                          w->backend_taken, w->backend_written, why);
         if (!held)
             return false;

@@ -659,6 +659,15 @@ struct plant {
     const char *broken;
 };
 
+/* After a planted-bug test, passed or failed: no bug stays planted for the
+ * tests after it. */
+static int clear_plants(void **state)
+{
+    (void)state;
+    plant_broken_ier = plant_bad_rbr = plant_double_thr = plant_bad_tx = plant_bad_address = false;
+    return 0;
+}
+
 /* Records the session in the fixture's folder (`path`), checks that the
  * bug was hit, that the trace replays without divergence through the same
  * device and that --check reports the broken invariant. */
@@ -733,6 +742,46 @@ static void check_reports_a_console_write_outside_the_guests_buffers(void **stat
     writable_pops = 0;
     replay_path(path, &strict_check, &o);
     plant_bad_address = false;
+    assert_int_equal(o.status, VCON_REPLAY_MATCH);
+}
+
+/* Events of `kind` in the trace at `path`. */
+static unsigned count_events(const char *path, unsigned kind)
+{
+    struct vcon_trace_reader *reader = NULL;
+    struct vcon_trace_event ev;
+    unsigned n = 0;
+    assert_int_equal(vcon_trace_reader_open(path, &reader), 0);
+    while (vcon_trace_reader_next(reader, NULL, &ev) == 1)
+        n += ev.kind == kind;
+    vcon_trace_reader_close(reader);
+    return n;
+}
+
+/* Two consoles, the second one driven with MSI-X: each console's model
+ * counts only its own messages (the VM's count is both devices'). */
+static void check_holds_for_two_consoles_one_with_msix(void **state)
+{
+    const struct fixture *f = *state;
+    const struct vcon_replay_options check = {.check = true};
+    const struct vcon_session_options so = {
+        .device = 1, .out_len = 200, .in_len = 200, .seed = 17, .console_msix = true};
+    char path[PATH_SIZE];
+    struct vcon_session_result res;
+    struct outcome o;
+    path_in(path, f->dir, "two-consoles.pcap.zst");
+    struct vcon_recorder *rec = NULL;
+    const struct vcon_recorder_options ro = {.path = path, .seed = 17};
+    assert_int_equal(vcon_recorder_create(&ro, &rec), 0);
+    struct vcon_rig *rig =
+        make_rig(CONSOLE_CONFIG " -s 4,virtio-console,@stdio:q0", vcon_recorder_hooks(rec));
+    assert_int_equal(vcon_recorder_start(rec, rig), 0);
+    assert_int_equal(vcon_session_console(rig, &so, &res), 0);
+    assert_int_equal(vcon_recorder_finish(rec), 0);
+    vcon_rig_destroy(rig);
+    vcon_recorder_destroy(rec);
+    assert_true(count_events(path, VCON_TRACE_MSI) > 0);
+    replay_path(path, &check, &o);
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
 }
 
@@ -830,11 +879,12 @@ int main(void)
         cmocka_unit_test(recorder_that_aborts_leaves_a_trace_that_replays_to_its_cut),
         cmocka_unit_test(every_golden_trace_in_the_corpus_replays_without_divergence),
         cmocka_unit_test(check_finds_every_state_invariant_kept_in_both_sessions),
-        cmocka_unit_test(check_reports_a_broken_invariant_after_the_first_event),
-        cmocka_unit_test(check_reports_a_received_byte_the_uart_changed),
-        cmocka_unit_test(check_reports_a_byte_the_uart_sent_twice),
-        cmocka_unit_test(check_reports_a_byte_the_console_changed_on_its_way_out),
-        cmocka_unit_test(check_reports_a_console_write_outside_the_guests_buffers),
+        cmocka_unit_test_teardown(check_reports_a_broken_invariant_after_the_first_event, clear_plants),
+        cmocka_unit_test_teardown(check_reports_a_received_byte_the_uart_changed, clear_plants),
+        cmocka_unit_test_teardown(check_reports_a_byte_the_uart_sent_twice, clear_plants),
+        cmocka_unit_test_teardown(check_reports_a_byte_the_console_changed_on_its_way_out, clear_plants),
+        cmocka_unit_test_teardown(check_reports_a_console_write_outside_the_guests_buffers, clear_plants),
+        cmocka_unit_test(check_holds_for_two_consoles_one_with_msix),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -460,6 +460,7 @@ static void handle_msi(struct vcon_guest_console *c, const struct vcon_msi_recor
 void vcon_guest_console_default_options(struct vcon_guest_console_options *o)
 {
     memset(o, 0, sizeof(*o));
+    o->slot = -1;
     o->io_base = 0xC000u;
     o->mmio_base = 0xFEB00000u;
     o->intx_line = 10;
@@ -485,7 +486,7 @@ int vcon_guest_console_create(struct vcon_vm *vm, const struct vcon_guest_consol
         o->ctrl_buf_size < VCON_CONSOLE_CTRL_HEADER + VCON_CONSOLE_RESIZE_PAYLOAD ||
         o->tx_chunk == 0 || o->tx_segs == 0 || o->tx_segs > VCON_GUEST_CONSOLE_MAX_SEGS ||
         o->intx_line >= VCON_VM_IRQ_LINES || o->heap_base == 0 ||
-        o->irq > VCON_GUEST_CONSOLE_MSIX_SHARED)
+        o->irq > VCON_GUEST_CONSOLE_MSIX_SHARED || o->slot < -1 || o->slot >= (int)GVC_PCI_DEVICES)
         return -EINVAL;
     const uint64_t ram = vcon_vm_ram_size(vm);
     if (o->heap_base >= ram || o->heap_size > ram - o->heap_base)

@@ -64,6 +64,10 @@ enum vcon_guest_console_irq {
 
 struct vcon_guest_console_options {
     unsigned bus;           /* scanned for the device */
+    /* The device number to take on that bus; -1 (the default): the first
+     * virtio-console found, as a guest with one would. A rig with several
+     * consoles needs it, or every driver takes the first one. */
+    int slot;
     uint32_t io_base;       /* BAR0 as the firmware places it (aligned up) */
     uint32_t mmio_base;     /* BAR1 */
     unsigned intx_line;     /* the VM line the firmware routed INTA to */

@@ -18,6 +18,8 @@
 static bool find_device(struct vcon_guest_console *c)
 {
     for (unsigned dev = 0; dev < GVC_PCI_DEVICES; dev++) {
+        if (c->opt.slot >= 0 && dev != (unsigned)c->opt.slot)
+            continue;
         c->dev = dev;
         const uint32_t vendor = gvc_cfg_read(c, VCON_PCI_VENDOR_ID, 2);
         if (vendor == 0xFFFFu)

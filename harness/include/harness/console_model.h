@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "harness/invariants.h"
-#include "harness/vm.h"
 #include "vcon/console.h"
 #include "vcon/virtio_pci.h"
 
@@ -52,10 +51,10 @@ struct vcon_console_model {
     } at;
 };
 
-/* Starts following `con` (and the MSI count of `vm`) from now; `taken`
- * and `written` as vcon_console_model_after takes them, now. */
-void vcon_console_model_start(struct vcon_console_model *m, struct vcon_console *con,
-                              const struct vcon_vm *vm, uint64_t taken, uint64_t written);
+/* Starts following `con` from now; `msis`, `taken` and `written` as
+ * vcon_console_model_after takes them, now. */
+void vcon_console_model_start(struct vcon_console_model *m, struct vcon_console *con, size_t msis,
+                              uint64_t taken, uint64_t written);
 
 /* The device read `len` bytes of guest memory (a read that succeeded). */
 void vcon_console_model_mem_read(struct vcon_console_model *m, const void *bytes, size_t len);
@@ -72,10 +71,12 @@ bool vcon_console_model_backend_write(struct vcon_console_model *m, unsigned por
                                       const void *bytes, size_t len,
                                       struct vcon_invariant_failure *why);
 
-/* After an event: `taken` and `written` are the bytes the backends handed
- * the device and took from it, all ports, counted from any base. */
-bool vcon_console_model_after(struct vcon_console_model *m, struct vcon_console *con,
-                              const struct vcon_vm *vm, uint64_t taken, uint64_t written,
+/* After an event: `msis` is the number of MSI messages this device sent
+ * that the VM got (not another device's), `taken` and `written` the bytes
+ * the backends handed the device and took from it, all ports; each counted
+ * from any base. */
+bool vcon_console_model_after(struct vcon_console_model *m, struct vcon_console *con, size_t msis,
+                              uint64_t taken, uint64_t written,
                               struct vcon_invariant_failure *why);
 
 #endif

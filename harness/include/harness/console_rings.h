@@ -49,5 +49,8 @@ void vcon_console_rings_step(struct vcon_console_rings *r);
 bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
                                      const uint8_t *bytes, size_t len,
                                      struct vcon_invariant_failure *why);
+/* Another device is writing there: if it lands on this console's rings or
+ * tables, the checks stop until the next step. */
+void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa, size_t len);
 
 #endif

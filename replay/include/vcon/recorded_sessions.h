@@ -28,6 +28,8 @@ struct vcon_session_options {
     uint32_t seed;     /* of the byte patterns */
     /* When non-NULL, MARK labels name the phases in the trace. */
     struct vcon_recorder *rec;
+    /* Console: the guest takes MSI-X, a vector per queue (else INTx). */
+    bool console_msix;
 };
 
 struct vcon_session_result {
