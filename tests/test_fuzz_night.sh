@@ -236,6 +236,10 @@ if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2
     --libfuzzer-build "$scratch/libfuzzer" --coverage-build "$scratch/coverage" \
     --minimize-timeout 300 > "$scratch/afl-night.log" 2>&1 || status=$?
   [ "$status" -eq 0 ] || { tail -n 30 "$scratch/afl-night.log" >&2; die "vcon-fuzz-night --engine afl exited $status"; }
+  # afl-fuzz starts its targets in sessions of their own; none may outlive
+  # the run (a persistent-mode target stopped between runs once did).
+  left=$(pgrep -af "$scratch/afl/" || true)
+  [ -z "$left" ] || die "AFL++: processes outlived the run: $left"
   [ -s "$out_afl/report.md" ] || die "AFL++: no report.md"
   [ -s "$out_afl/coverage/html/index.html" ] || die "AFL++: no coverage HTML"
   python3 - "$out_afl/summary.json" "$out_afl/report.md" <<'EOF' || die "AFL++: the run is not reported as expected (see $out_afl/report.md)"
