@@ -170,19 +170,6 @@ static bool port_ok(unsigned port)
 
 /* ---- the seam ------------------------------------------------------------ */
 
-static bool read_desc(uint64_t gpa, uint64_t *addr, uint32_t *len, uint16_t *flags,
-                      uint16_t *next)
-{
-    uint8_t b[DESC_BYTES];
-    if (!guest_read(gpa, b, sizeof(b)))
-        return false;
-    *addr = (uint64_t)le32(b + 4) << 32 | le32(b);
-    *len = le32(b + 8);
-    *flags = le16(b + 12);
-    *next = le16(b + 14);
-    return true;
-}
-
 static void seam_hook(void *arg, unsigned device, enum vcon_fuzz_seam_event ev, uint64_t where,
                       const void *buf, size_t len)
 {
@@ -647,12 +634,10 @@ static void guest_step(void)
             if (role == VCON_CONSOLE_QUEUE_TX || role == VCON_CONSOLE_QUEUE_CTRL_TX)
                 continue; /* a transmit buffer back: nothing to do */
             if (role == VCON_CONSOLE_QUEUE_CTRL_RX && len >= VCON_CONSOLE_CTRL_HEADER) {
-                uint64_t addr;
-                uint32_t blen;
-                uint16_t flags, next;
+                struct vcon_console_desc d;
                 uint8_t msg[8];
-                if (read_desc(vq->desc_gpa + DESC_BYTES * (uint64_t)id, &addr, &blen, &flags, &next) &&
-                    guest_read(addr, msg, sizeof(msg))) {
+                if (vcon_console_rings_read_desc(Z.vm, vq->desc_gpa + DESC_BYTES * (uint64_t)id, &d) &&
+                    guest_read(d.addr, msg, sizeof(msg))) {
                     const uint32_t mid = le32(msg);
                     const uint16_t event = le16(msg + 4);
                     if (event == VCON_CONSOLE_DEVICE_ADD && mid < NR_PORTS) {

@@ -53,6 +53,7 @@ static const char *const op_names[FZU_OP_COUNT] = {
 struct snapshot {
     struct vcon_uart_model_view view;
     uint64_t taken;
+    const uint8_t *out; /* the backend's output (valid until the next event) */
     size_t out_len;
 };
 
@@ -87,7 +88,7 @@ static void take_snapshot(const struct run *r, struct snapshot *s)
     vcon_uart_get_state(r->uart, &s->view.st);
     vcon_uart_get_stats(r->uart, &s->view.stats);
     s->taken = r->fr->seam[UART_DEVICE].backend_taken[0];
-    (void)vcon_script_output(r->backend, &s->out_len);
+    s->out = vcon_script_output(r->backend, &s->out_len);
     s->view.raises = vcon_vm_irq_raises(r->vm, r->irq_line);
 }
 
@@ -112,8 +113,6 @@ static void after_event(struct run *r, enum vcon_uart_model_event kind,
     const struct snapshot *pre = &r->snap[r->last];
     struct snapshot *post = &r->snap[r->last ^ 1u];
     struct vcon_invariant_failure why;
-    size_t out_len;
-    const uint8_t *out = vcon_script_output(r->backend, &out_len);
     take_snapshot(r, post);
     check_state(r, post);
     VCON_FUZZ_CHECK(post->taken <= r->fed_len, "uart rx: taken bytes were queued");
@@ -122,7 +121,7 @@ static void after_event(struct run *r, enum vcon_uart_model_event kind,
     const struct vcon_uart_model_bytes moved = {
         .taken = post->taken > pre->taken ? r->fed + pre->taken : NULL,
         .taken_len = (size_t)(post->taken - pre->taken),
-        .sent = post->out_len > pre->out_len ? out + pre->out_len : NULL,
+        .sent = post->out_len > pre->out_len ? post->out + pre->out_len : NULL,
         .sent_len = post->out_len - pre->out_len,
     };
     if (!vcon_uart_model_step(&r->model, kind, a, &post->view, &moved, &why))

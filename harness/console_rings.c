@@ -42,16 +42,20 @@ static const struct vcon_virtq *ready_queue(const struct vcon_console_rings *r, 
     return vq != NULL && vcon_virtq_ready(vq) ? vq : NULL;
 }
 
-static bool read_desc(const struct vcon_console_rings *r, uint64_t gpa, uint64_t *addr,
-                      uint32_t *len, uint16_t *flags, uint16_t *next)
+static struct vcon_console_desc decode_desc(const uint8_t *b)
+{
+    return (struct vcon_console_desc){.addr = (uint64_t)le32(b + 4) << 32 | le32(b),
+                                      .len = le32(b + 8),
+                                      .flags = le16(b + 12),
+                                      .next = le16(b + 14)};
+}
+
+bool vcon_console_rings_read_desc(struct vcon_vm *vm, uint64_t gpa, struct vcon_console_desc *out)
 {
     uint8_t b[DESC_BYTES];
-    if (!guest_read(r, gpa, b, sizeof(b)))
+    if (vcon_vm_guest_read(vm, gpa, b, sizeof(b)) != 0)
         return false;
-    *addr = (uint64_t)le32(b + 4) << 32 | le32(b);
-    *len = le32(b + 8);
-    *flags = le16(b + 12);
-    *next = le16(b + 14);
+    *out = decode_desc(b);
     return true;
 }
 
@@ -92,25 +96,20 @@ static void add_queue_regions(struct vcon_console_rings *r, const struct vcon_vi
     add_region(r, r->rings, &r->nr_rings, vq->used_gpa, used_len);
     if (!guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size))
         return; /* the device cannot walk it either */
-    for (unsigned d = 0; d < vq->size; d++) {
-        const uint8_t *b = table + DESC_BYTES * d;
-        const uint64_t addr = (uint64_t)le32(b + 4) << 32 | le32(b);
-        const uint32_t len = le32(b + 8);
-        const uint16_t flags = le16(b + 12);
-        if ((flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
-            add_region(r, r->rings, &r->nr_rings, addr, len);
-            const uint32_t entries = len / DESC_BYTES;
+    for (unsigned i = 0; i < vq->size; i++) {
+        const struct vcon_console_desc d = decode_desc(table + DESC_BYTES * i);
+        if ((d.flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
+            add_region(r, r->rings, &r->nr_rings, d.addr, d.len);
+            const uint32_t entries = d.len / DESC_BYTES;
             for (uint32_t e = 0; e < entries && e < VCON_VIRTQ_MAX_SIZE; e++) {
-                uint64_t ea;
-                uint32_t el;
-                uint16_t ef, en;
-                if (!read_desc(r, addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
+                struct vcon_console_desc ind;
+                if (!vcon_console_rings_read_desc(r->vm, d.addr + DESC_BYTES * (uint64_t)e, &ind))
                     break;
-                if (ef & VCON_VIRTQ_DESC_F_WRITE)
-                    add_region(r, r->writable, &r->nr_writable, ea, el);
+                if (ind.flags & VCON_VIRTQ_DESC_F_WRITE)
+                    add_region(r, r->writable, &r->nr_writable, ind.addr, ind.len);
             }
-        } else if (flags & VCON_VIRTQ_DESC_F_WRITE) {
-            add_region(r, r->writable, &r->nr_writable, addr, len);
+        } else if (d.flags & VCON_VIRTQ_DESC_F_WRITE) {
+            add_region(r, r->writable, &r->nr_writable, d.addr, d.len);
         }
     }
 }
@@ -128,44 +127,25 @@ static void compute_regions(struct vcon_console_rings *r)
     r->regions_valid = true;
 }
 
-/* Writable bytes of the chain at `head` as the descriptors say now, or
+/* Writable bytes of the chain from `index` in the table of `size`
+ * descriptors at `table` (a queue's, or on the `top` level only, an
+ * indirect one it names), added to *in_bytes as the descriptors say now;
  * false if the walk fails (a chain the device must have refused). */
-static bool chain_writable(const struct vcon_console_rings *r, const struct vcon_virtq *vq,
-                           uint16_t head, uint64_t *in_bytes)
+static bool table_writable(const struct vcon_console_rings *r, uint64_t table, uint32_t size,
+                           uint16_t index, bool top, uint64_t *in_bytes)
 {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags, next, index = head;
-    *in_bytes = 0;
-    for (unsigned count = 0; count <= vq->size; count++) {
-        if (!read_desc(r, vq->desc_gpa + DESC_BYTES * (uint64_t)index, &addr, &len, &flags, &next))
+    for (uint32_t count = 0; count <= size; count++) {
+        struct vcon_console_desc d;
+        if (index >= size ||
+            !vcon_console_rings_read_desc(r->vm, table + DESC_BYTES * (uint64_t)index, &d))
             return false;
-        if (flags & VCON_VIRTQ_DESC_F_INDIRECT) {
-            const uint32_t entries = len / DESC_BYTES;
-            uint16_t e = 0;
-            for (uint32_t n = 0; n <= entries; n++) {
-                uint64_t ea;
-                uint32_t el;
-                uint16_t ef, en;
-                if (e >= entries)
-                    return false;
-                if (!read_desc(r, addr + DESC_BYTES * (uint64_t)e, &ea, &el, &ef, &en))
-                    return false;
-                if (ef & VCON_VIRTQ_DESC_F_WRITE)
-                    *in_bytes += el;
-                if (!(ef & VCON_VIRTQ_DESC_F_NEXT))
-                    return true;
-                e = en;
-            }
-            return false;
-        }
-        if (flags & VCON_VIRTQ_DESC_F_WRITE)
-            *in_bytes += len;
-        if (!(flags & VCON_VIRTQ_DESC_F_NEXT))
+        if (top && (d.flags & VCON_VIRTQ_DESC_F_INDIRECT))
+            return table_writable(r, d.addr, d.len / DESC_BYTES, 0, false, in_bytes);
+        if (d.flags & VCON_VIRTQ_DESC_F_WRITE)
+            *in_bytes += d.len;
+        if (!(d.flags & VCON_VIRTQ_DESC_F_NEXT))
             return true;
-        if (next >= vq->size)
-            return false;
-        index = next;
+        index = d.next;
     }
     return false;
 }
@@ -177,10 +157,10 @@ static bool check_used_element(const struct vcon_console_rings *r, const struct 
                                const uint8_t *elem, struct vcon_invariant_failure *why)
 {
     const uint32_t id = le32(elem), len = le32(elem + 4);
-    uint64_t room;
+    uint64_t room = 0;
     REQUIRE(id < vq->size, "console used ring: the element names a head of the queue",
             "head %u, queue size %u", (unsigned)id, (unsigned)vq->size);
-    if (len > 0 && chain_writable(r, vq, (uint16_t)id, &room))
+    if (len > 0 && table_writable(r, vq->desc_gpa, vq->size, (uint16_t)id, true, &room))
         REQUIRE(len <= room, "console used ring: the used length fits the buffer",
                 "head %u, used length %u, %llu writable bytes", (unsigned)id, (unsigned)len,
                 (unsigned long long)room);

@@ -12,6 +12,15 @@ static void shadow_clear(struct vcon_uart_model_shadow *s)
     s->count = 0;
 }
 
+/* A FIFO whose contents the model lost track of (or never knew) is followed
+ * again from the moment it is empty. */
+static void follow_when_empty(struct vcon_uart_model_shadow *s, bool *known, unsigned fifo_count)
+{
+    *known = fifo_count == 0;
+    if (*known)
+        shadow_clear(s);
+}
+
 static bool shadow_push(struct vcon_uart_model_shadow *s, uint8_t b, struct vcon_invariant_failure *why)
 {
     REQUIRE(s->count < VCON_UART_MODEL_SHADOW, "shadow: model within its size", "%u bytes",
@@ -37,10 +46,8 @@ void vcon_uart_model_start(struct vcon_uart_model *m, const struct vcon_uart_con
 {
     m->hv = config->flavour == VCON_UART_FLAVOUR_HV;
     m->last = *now;
-    shadow_clear(&m->rx);
-    shadow_clear(&m->tx);
-    m->rx_known = now->st.rx_count == 0;
-    m->tx_known = now->st.tx_count == 0;
+    follow_when_empty(&m->rx, &m->rx_known, now->st.rx_count);
+    follow_when_empty(&m->tx, &m->tx_known, now->st.tx_count);
 }
 
 /* What an access does to the bytes, judged from the state before it. */
@@ -83,9 +90,7 @@ static bool check_receive(struct vcon_uart_model *m, const struct effect *e, uin
     const uint64_t pushed = post->stats.rx_bytes - pre->stats.rx_bytes;
 
     if (e->impure) {
-        m->rx_known = post->st.rx_count == 0;
-        if (m->rx_known)
-            shadow_clear(&m->rx);
+        follow_when_empty(&m->rx, &m->rx_known, post->st.rx_count);
         return true;
     }
     REQUIRE(post->stats.overruns == pre->stats.overruns,
@@ -108,9 +113,7 @@ static bool check_receive(struct vcon_uart_model *m, const struct effect *e, uin
 
     /* DM flavour: the FIFO's exact contents. */
     if (!m->rx_known) {
-        m->rx_known = post->st.rx_count == 0;
-        if (m->rx_known)
-            shadow_clear(&m->rx);
+        follow_when_empty(&m->rx, &m->rx_known, post->st.rx_count);
         return true;
     }
     if (e->rbr && m->rx.count > 0) {
@@ -154,9 +157,7 @@ static bool check_transmit(struct vcon_uart_model *m, const struct effect *e, ui
             "uart tx: tx_bytes counts what the backend took", "tx_bytes +%llu, backend took %zu",
             (unsigned long long)(post->stats.tx_bytes - pre->stats.tx_bytes), fresh);
     if (!m->tx_known) {
-        m->tx_known = post->st.tx_count == 0;
-        if (m->tx_known)
-            shadow_clear(&m->tx);
+        follow_when_empty(&m->tx, &m->tx_known, post->st.tx_count);
         return true;
     }
     REQUIRE(fresh <= m->tx.count, "uart tx conservation: no byte sent twice or invented",

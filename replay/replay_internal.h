@@ -9,10 +9,7 @@
 #include <stdint.h>
 
 #include "harness/invariants.h"
-#include "harness/console_model.h"
-#include "harness/console_rings.h"
 #include "harness/rig.h"
-#include "harness/uart_model.h"
 #include "vcon/host.h"
 #include "vcon/replayer.h"
 #include "vcon/trace.h"

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/console_model.h"
+#include "harness/console_rings.h"
+#include "harness/uart_model.h"
 #include "replay_internal.h"
 
 /* Bytes that crossed one UART's backend during the current step. */

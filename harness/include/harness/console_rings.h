@@ -49,6 +49,15 @@ void vcon_console_rings_step(struct vcon_console_rings *r);
 bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
                                      const uint8_t *bytes, size_t len,
                                      struct vcon_invariant_failure *why);
+/* A split-ring descriptor, as guest RAM holds it. */
+struct vcon_console_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+/* The descriptor at `gpa`; false if it is not RAM. */
+bool vcon_console_rings_read_desc(struct vcon_vm *vm, uint64_t gpa, struct vcon_console_desc *out);
 /* Another device is writing there: if it lands on this console's rings or
  * tables, the checks stop until the next step. */
 void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa, size_t len);
