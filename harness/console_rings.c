@@ -74,7 +74,7 @@ void vcon_console_rings_step(struct vcon_console_rings *r)
 }
 
 static void add_region(struct vcon_console_rings *r, struct vcon_console_region *list,
-                       unsigned *n, uint64_t gpa, uint64_t len)
+                       unsigned *n, uint64_t gpa, uint64_t len, bool used_ring)
 {
     if (len == 0)
         return;
@@ -82,8 +82,7 @@ static void add_region(struct vcon_console_rings *r, struct vcon_console_region 
         r->regions_overflow = true;
         return;
     }
-    list[*n].gpa = gpa;
-    list[*n].len = len;
+    list[*n] = (struct vcon_console_region){.gpa = gpa, .len = len, .used_ring = used_ring};
     (*n)++;
 }
 
@@ -91,25 +90,25 @@ static void add_queue_regions(struct vcon_console_rings *r, const struct vcon_vi
 {
     const uint64_t used_len = 4u + 8u * (uint64_t)vq->size + 2u;
     uint8_t table[DESC_BYTES * VCON_VIRTQ_MAX_SIZE];
-    add_region(r, r->rings, &r->nr_rings, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size);
-    add_region(r, r->rings, &r->nr_rings, vq->avail_gpa, 6u + 2u * (uint64_t)vq->size);
-    add_region(r, r->rings, &r->nr_rings, vq->used_gpa, used_len);
+    add_region(r, r->rings, &r->nr_rings, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size, false);
+    add_region(r, r->rings, &r->nr_rings, vq->avail_gpa, 6u + 2u * (uint64_t)vq->size, false);
+    add_region(r, r->rings, &r->nr_rings, vq->used_gpa, used_len, true);
     if (!guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size))
         return; /* the device cannot walk it either */
     for (unsigned i = 0; i < vq->size; i++) {
         const struct vcon_console_desc d = decode_desc(table + DESC_BYTES * i);
         if ((d.flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
-            add_region(r, r->rings, &r->nr_rings, d.addr, d.len);
+            add_region(r, r->rings, &r->nr_rings, d.addr, d.len, false);
             const uint32_t entries = d.len / DESC_BYTES;
             for (uint32_t e = 0; e < entries && e < VCON_VIRTQ_MAX_SIZE; e++) {
                 struct vcon_console_desc ind;
                 if (!vcon_console_rings_read_desc(r->vm, d.addr + DESC_BYTES * (uint64_t)e, &ind))
                     break;
                 if (ind.flags & VCON_VIRTQ_DESC_F_WRITE)
-                    add_region(r, r->writable, &r->nr_writable, ind.addr, ind.len);
+                    add_region(r, r->writable, &r->nr_writable, ind.addr, ind.len, false);
             }
         } else if (d.flags & VCON_VIRTQ_DESC_F_WRITE) {
-            add_region(r, r->writable, &r->nr_writable, d.addr, d.len);
+            add_region(r, r->writable, &r->nr_writable, d.addr, d.len, false);
         }
     }
 }
@@ -203,6 +202,19 @@ static bool ring_update(const struct vcon_console_rings *r, uint64_t gpa, const 
     return good;
 }
 
+/* A device write landing on what the device reads (a table or an avail
+ * ring; a used ring too unless `used_rings_too` is false) stops the checks
+ * for this step. With the regions incomplete, any write does. */
+static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len,
+                         bool used_rings_too)
+{
+    if (r->regions_overflow)
+        r->selfmod = true;
+    for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
+        r->selfmod = (used_rings_too || !r->rings[i].used_ring) &&
+                     overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
+}
+
 bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
                                      const uint8_t *bytes, size_t len,
                                      struct vcon_invariant_failure *why)
@@ -212,23 +224,28 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
         return true;
     if (!ring_update(r, gpa, bytes, len, &ring, why))
         return false;
-    if (ring)
-        return true;
-    /* Data: it must go to a buffer the guest made device-writable. */
     if (!r->regions_valid)
         compute_regions(r);
-    if (r->regions_overflow)
+    if (ring) {
+        /* The guest may have put this used ring over another queue's
+         * table: the engine's own update then rewrites descriptors the
+         * device walks next (found by AFL++: a used element turned a
+         * control buffer's address into 0). */
+        note_selfmod(r, gpa, len, false);
         return true;
-    for (unsigned i = 0; i < r->nr_writable && !in_buffer; i++)
-        in_buffer = inside(gpa, len, &r->writable[i]);
-    REQUIRE(in_buffer,
-            "console seam: the device writes only used rings and buffers the guest made "
-            "device-writable",
-            "%zu bytes at gpa 0x%llx", len, (unsigned long long)gpa);
+    }
+    /* Data: it must go to a buffer the guest made device-writable. */
+    if (!r->regions_overflow) {
+        for (unsigned i = 0; i < r->nr_writable && !in_buffer; i++)
+            in_buffer = inside(gpa, len, &r->writable[i]);
+        REQUIRE(in_buffer,
+                "console seam: the device writes only used rings and buffers the guest made "
+                "device-writable",
+                "%zu bytes at gpa 0x%llx", len, (unsigned long long)gpa);
+    }
     /* Data landing on a ring or a table: what the device reads next is no
-     * longer what the guest wrote, so the checks stop for this step. */
-    for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
-        r->selfmod = overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
+     * longer what the guest wrote. */
+    note_selfmod(r, gpa, len, true);
     return true;
 }
 
@@ -238,6 +255,5 @@ void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa
         return;
     if (!r->regions_valid)
         compute_regions(r);
-    for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
-        r->selfmod = overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
+    note_selfmod(r, gpa, len, true);
 }

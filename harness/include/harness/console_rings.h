@@ -5,9 +5,10 @@
  * The console fuzz targets check every device write with it, and so does
  * vcon-replay --check where it has the guest's RAM (image mode).
  *
- * Where a device write lands on a ring or a descriptor table itself, what
- * the device reads next is no longer what the guest wrote: the checks stop
- * until the next step. */
+ * Where a device write lands on a ring or a descriptor table itself (data,
+ * or the engine's own used-ring update where the guest put one queue's used
+ * ring over another queue's table), what the device reads next is no
+ * longer what the guest wrote: the checks stop until the next step. */
 #ifndef VCON_HARNESS_CONSOLE_RINGS_H
 #define VCON_HARNESS_CONSOLE_RINGS_H
 
@@ -23,13 +24,14 @@
 
 struct vcon_console_region {
     uint64_t gpa, len;
+    bool used_ring; /* in `rings`: a used ring, which the device writes but never reads */
 };
 
 struct vcon_console_rings {
     struct vcon_vm *vm; /* guest RAM as the guest wrote it */
     struct vcon_virtio_pci *transport;
     /* Per step: a device write hit a ring or table; the regions below are
-     * computed (at the step's first data write) and complete. */
+     * computed (at the step's first write) and complete. */
     bool selfmod;
     bool regions_valid, regions_overflow;
     /* Everything device-writable in a ready queue, and the rings and
