@@ -215,18 +215,27 @@ static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len,
                      overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
 }
 
+/* Inside a buffer the guest made device-writable (or the regions are
+ * incomplete and cannot tell). */
+static bool in_writable_buffer(const struct vcon_console_rings *r, uint64_t gpa, size_t len)
+{
+    bool in_buffer = r->regions_overflow;
+    for (unsigned i = 0; i < r->nr_writable && !in_buffer; i++)
+        in_buffer = inside(gpa, len, &r->writable[i]);
+    return in_buffer;
+}
+
 bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
                                      const uint8_t *bytes, size_t len,
                                      struct vcon_invariant_failure *why)
 {
-    bool ring, in_buffer = false;
+    bool ring;
     if (r->selfmod)
         return true;
-    if (!ring_update(r, gpa, bytes, len, &ring, why))
-        return false;
+    const bool good_element = ring_update(r, gpa, bytes, len, &ring, why);
     if (!r->regions_valid)
         compute_regions(r);
-    if (ring) {
+    if (good_element && ring) {
         /* The guest may have put this used ring over another queue's
          * table: the engine's own update then rewrites descriptors the
          * device walks next (found by AFL++: a used element turned a
@@ -234,15 +243,17 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
         note_selfmod(r, gpa, len, false);
         return true;
     }
-    /* Data: it must go to a buffer the guest made device-writable. */
-    if (!r->regions_overflow) {
-        for (unsigned i = 0; i < r->nr_writable && !in_buffer; i++)
-            in_buffer = inside(gpa, len, &r->writable[i]);
-        REQUIRE(in_buffer,
-                "console seam: the device writes only used rings and buffers the guest made "
-                "device-writable",
-                "%zu bytes at gpa 0x%llx", len, (unsigned long long)gpa);
-    }
+    /* Data: it must go to a buffer the guest made device-writable. Eight
+     * bytes on an element slot that no queue would have written are data
+     * too when the guest posted a buffer there; otherwise they are a bad
+     * element, and `why` says which check it failed. */
+    const bool in_buffer = in_writable_buffer(r, gpa, len);
+    if (!in_buffer && !good_element)
+        return false;
+    REQUIRE(in_buffer,
+            "console seam: the device writes only used rings and buffers the guest made "
+            "device-writable",
+            "%zu bytes at gpa 0x%llx", len, (unsigned long long)gpa);
     /* Data landing on a ring or a table: what the device reads next is no
      * longer what the guest wrote. */
     note_selfmod(r, gpa, len, true);

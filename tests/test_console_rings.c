@@ -1,0 +1,219 @@
+/* Where a virtio-console may write guest memory (harness/console_rings.h),
+ * the check the console fuzz targets and vcon-replay --check run on every
+ * device write: data inside a buffer the guest made device-writable passes,
+ * data elsewhere and bad used elements are reported, and a device write
+ * that changes what the device reads next (the guest can put one queue's
+ * used ring over another queue's descriptor table) stops the checks until
+ * the next step rather than judging the device by stale descriptors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness/console_rings.h"
+#include "harness/rig.h"
+#include "harness/vm.h"
+#include "vcon/console.h"
+#include "vcon/virtio_pci.h"
+#include "vcon/virtq.h"
+
+#define PAGE 4096u
+/* Queue size 16: a queue at page P has its table at P, its avail ring
+ * right after it and its used ring at page P + 1. */
+#define CONFIG "--console-queue-size 16 -s 3,virtio-console,@stdio:p0"
+#define SEAM_NAME "console seam: the device writes only used rings and buffers the guest made device-writable"
+#define HEAD_NAME "console used ring: the element names a head of the queue"
+
+struct fx {
+    struct vcon_rig *rig;
+    struct vcon_vm *vm;
+    struct vcon_rig_device_info info;
+    struct vcon_console_rings rings;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char err[256];
+    assert_non_null(f);
+    assert_int_equal(vcon_rig_create(CONFIG, 0, NULL, &f->rig, err, sizeof(err)), 0);
+    f->vm = vcon_rig_vm(f->rig);
+    assert_int_equal(vcon_rig_device_info(f->rig, 0, &f->info), 0);
+    vcon_console_rings_init(&f->rings, f->vm,
+                            vcon_console_transport(vcon_rig_console(f->rig, 0)));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    vcon_rig_destroy(f->rig);
+    free(f);
+    return 0;
+}
+
+static void bar0_write(struct fx *f, unsigned offset, unsigned size, uint32_t value)
+{
+    vcon_vm_write(f->vm, VCON_SPACE_PIO, f->info.io_base + offset, size, value);
+}
+
+static void queue_at_page(struct fx *f, unsigned q, uint32_t pfn)
+{
+    bar0_write(f, VCON_VIRTIO_PCI_QUEUE_SEL, 2, q);
+    bar0_write(f, VCON_VIRTIO_PCI_QUEUE_PFN, 4, pfn);
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void write_desc(struct fx *f, uint64_t table, unsigned index, uint64_t addr, uint32_t len,
+                       uint16_t flags)
+{
+    uint8_t d[16];
+    put_le(d, addr, 8);
+    put_le(d + 8, len, 4);
+    put_le(d + 12, flags, 2);
+    put_le(d + 14, 0, 2);
+    assert_int_equal(vcon_vm_guest_write(f->vm, table + 16u * index, d, sizeof(d)), 0);
+}
+
+/* The device writes `len` bytes at `gpa`: the check first, then the bytes
+ * land, as on the seam. Returns what the check said. */
+static bool device_write(struct fx *f, uint64_t gpa, const uint8_t *bytes, size_t len,
+                         struct vcon_invariant_failure *why)
+{
+    memset(why, 0, sizeof(*why));
+    const bool held = vcon_console_rings_device_write(&f->rings, gpa, bytes, len, why);
+    assert_int_equal(vcon_vm_guest_write(f->vm, gpa, bytes, len), 0);
+    return held;
+}
+
+static void expect_held(struct fx *f, uint64_t gpa, const uint8_t *bytes, size_t len)
+{
+    struct vcon_invariant_failure why;
+    if (!device_write(f, gpa, bytes, len, &why))
+        fail_msg("%zu bytes at 0x%llx: \"%s\" (%s)", len, (unsigned long long)gpa, why.name,
+                 why.detail);
+}
+
+static void expect_broken(struct fx *f, uint64_t gpa, const uint8_t *bytes, size_t len,
+                          const char *name)
+{
+    struct vcon_invariant_failure why;
+    if (device_write(f, gpa, bytes, len, &why))
+        fail_msg("%zu bytes at 0x%llx: expected \"%s\", but the check held", len,
+                 (unsigned long long)gpa, name);
+    assert_string_equal(why.name, name);
+}
+
+static const uint8_t data8[8] = {'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'};
+
+static void data_goes_only_to_writable_buffers(void **state)
+{
+    struct fx *f = *state;
+    queue_at_page(f, 0, 0x10);
+    write_desc(f, 0x10000, 0, 0x20000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    write_desc(f, 0x10000, 1, 0x30000, 64, 0); /* device-readable only */
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x20000, data8, sizeof(data8));
+    expect_held(f, 0x20000 + 56, data8, sizeof(data8));
+    expect_broken(f, 0x20000 + 57, data8, sizeof(data8), SEAM_NAME);
+    vcon_console_rings_step(&f->rings);
+    expect_broken(f, 0x30000, data8, sizeof(data8), SEAM_NAME);
+}
+
+static void a_used_element_naming_no_head_is_reported(void **state)
+{
+    struct fx *f = *state;
+    uint8_t elem[8];
+    queue_at_page(f, 0, 0x10);
+    vcon_console_rings_step(&f->rings);
+    put_le(elem, 3, 4);
+    put_le(elem + 4, 0, 4);
+    expect_held(f, 0x11000 + 4, elem, sizeof(elem));
+    put_le(elem, 16, 4);
+    expect_broken(f, 0x11000 + 4 + 8, elem, sizeof(elem), HEAD_NAME);
+}
+
+/* What AFL++ found: queue 1's table at page 0x11 is queue 0's used ring.
+ * A used element of queue 0 rewrites queue 1's descriptor 1, whose address
+ * becomes 0; the device then follows that descriptor. */
+static void a_used_element_over_another_queues_table_stops_the_checks(void **state)
+{
+    struct fx *f = *state;
+    uint8_t elem[8];
+    queue_at_page(f, 0, 0x10);
+    queue_at_page(f, 1, 0x11);
+    write_desc(f, 0x10000, 0, 0x20000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    write_desc(f, 0x11000, 1, 0x40000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x40000, data8, sizeof(data8));
+    /* Used element 1 of queue 0: bytes 0x1100c-0x11013, the low half of
+     * descriptor 1's address among them. */
+    put_le(elem, 0, 4);
+    put_le(elem + 4, 0, 4);
+    expect_held(f, 0x11000 + 4 + 8, elem, sizeof(elem));
+    expect_held(f, 0, data8, sizeof(data8));
+    /* The next step judges from memory as it is now: 0 is writable (the
+     * descriptor says so), 0x40000 no longer is. */
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0, data8, sizeof(data8));
+    vcon_console_rings_step(&f->rings);
+    expect_broken(f, 0x40000, data8, sizeof(data8), SEAM_NAME);
+}
+
+/* A used element on the queue's own used ring changes nothing the device
+ * reads: the checks go on within the step. */
+static void a_used_element_on_its_own_ring_keeps_the_checks(void **state)
+{
+    struct fx *f = *state;
+    uint8_t elem[8];
+    queue_at_page(f, 0, 0x10);
+    write_desc(f, 0x10000, 0, 0x20000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    vcon_console_rings_step(&f->rings);
+    put_le(elem, 0, 4);
+    put_le(elem + 4, 8, 4);
+    expect_held(f, 0x20000, data8, sizeof(data8));
+    expect_held(f, 0x11000 + 4, elem, sizeof(elem));
+    expect_broken(f, 0x30000, data8, sizeof(data8), SEAM_NAME);
+}
+
+/* A guest may post a receive buffer over another queue's used ring: eight
+ * bytes of data landing on an element slot are data in a writable buffer,
+ * not a used element to judge. */
+static void data_in_a_buffer_over_a_used_ring_is_data(void **state)
+{
+    struct fx *f = *state;
+    queue_at_page(f, 0, 0x10);
+    queue_at_page(f, 1, 0x12); /* used ring at page 0x13 */
+    write_desc(f, 0x10000, 0, 0x13000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x13000 + 4, data8, sizeof(data8));
+    /* Outside that buffer, the same bytes on queue 1's element slot are
+     * a used element naming no head. */
+    vcon_console_rings_step(&f->rings);
+    expect_broken(f, 0x13000 + 4 + 8 * 8, data8, sizeof(data8), HEAD_NAME);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(data_goes_only_to_writable_buffers, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_used_element_naming_no_head_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_used_element_over_another_queues_table_stops_the_checks,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_used_element_on_its_own_ring_keeps_the_checks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(data_in_a_buffer_over_a_used_ring_is_data, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
