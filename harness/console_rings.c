@@ -74,7 +74,7 @@ void vcon_console_rings_step(struct vcon_console_rings *r)
 }
 
 static void add_region(struct vcon_console_rings *r, struct vcon_console_region *list,
-                       unsigned *n, uint64_t gpa, uint64_t len, bool used_ring)
+                       unsigned *n, uint64_t gpa, uint64_t len, bool indirect)
 {
     if (len == 0)
         return;
@@ -82,41 +82,85 @@ static void add_region(struct vcon_console_rings *r, struct vcon_console_region 
         r->regions_overflow = true;
         return;
     }
-    list[*n] = (struct vcon_console_region){.gpa = gpa, .len = len, .used_ring = used_ring};
+    list[*n] = (struct vcon_console_region){.gpa = gpa, .len = len, .indirect = indirect};
     (*n)++;
+}
+
+/* An indirect table the device would walk: emu/virtq_chain.c refuses the
+ * others before it reads an entry, so they neither give the device
+ * buffers nor hold anything it reads. */
+static bool indirect_walkable(const struct vcon_console_rings *r, const struct vcon_virtq *vq,
+                              const struct vcon_console_desc *d)
+{
+    uint8_t probe;
+    return vq->indirect && !(d->flags & VCON_VIRTQ_DESC_F_NEXT) && d->len != 0 &&
+           d->len % DESC_BYTES == 0 && d->len / DESC_BYTES <= VCON_VIRTQ_MAX_SIZE &&
+           d->addr <= UINT64_MAX - (d->len - 1u) &&
+           guest_read(r, d->addr + d->len - 1u, &probe, 1);
+}
+
+/* An indirect table already walked in this computation: a guest can name
+ * one table from many descriptors, which must not fill the lists. */
+static bool indirect_seen(const struct vcon_console_rings *r, const struct vcon_console_desc *d)
+{
+    for (unsigned i = 0; i < r->nr_tables; i++)
+        if (r->tables[i].indirect && r->tables[i].gpa == d->addr && r->tables[i].len == d->len)
+            return true;
+    return false;
+}
+
+static void add_indirect_regions(struct vcon_console_rings *r, const struct vcon_console_desc *d)
+{
+    if (indirect_seen(r, d))
+        return;
+    add_region(r, r->tables, &r->nr_tables, d->addr, d->len, true);
+    /* Entry by entry, skipping those that are not RAM: the device reads
+     * only the entries its chain visits. */
+    for (uint32_t e = 0; e < d->len / DESC_BYTES; e++) {
+        struct vcon_console_desc entry;
+        if (vcon_console_rings_read_desc(r->vm, d->addr + DESC_BYTES * (uint64_t)e, &entry) &&
+            (entry.flags & VCON_VIRTQ_DESC_F_WRITE))
+            add_region(r, r->writable, &r->nr_writable, entry.addr, entry.len, false);
+    }
+}
+
+static void add_desc_regions(struct vcon_console_rings *r, const struct vcon_virtq *vq,
+                             const struct vcon_console_desc *d)
+{
+    if (d->flags & VCON_VIRTQ_DESC_F_INDIRECT) {
+        /* Its own WRITE flag means nothing; a table the device refuses
+         * gives it no buffer. */
+        if (indirect_walkable(r, vq, d))
+            add_indirect_regions(r, d);
+    } else if (d->flags & VCON_VIRTQ_DESC_F_WRITE) {
+        add_region(r, r->writable, &r->nr_writable, d->addr, d->len, false);
+    }
 }
 
 static void add_queue_regions(struct vcon_console_rings *r, const struct vcon_virtq *vq)
 {
-    const uint64_t used_len = 4u + 8u * (uint64_t)vq->size + 2u;
     uint8_t table[DESC_BYTES * VCON_VIRTQ_MAX_SIZE];
-    add_region(r, r->rings, &r->nr_rings, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size, false);
-    add_region(r, r->rings, &r->nr_rings, vq->avail_gpa, 6u + 2u * (uint64_t)vq->size, false);
-    add_region(r, r->rings, &r->nr_rings, vq->used_gpa, used_len, true);
-    if (!guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size))
-        return; /* the device cannot walk it either */
-    for (unsigned i = 0; i < vq->size; i++) {
-        const struct vcon_console_desc d = decode_desc(table + DESC_BYTES * i);
-        if ((d.flags & VCON_VIRTQ_DESC_F_INDIRECT) && vq->indirect) {
-            add_region(r, r->rings, &r->nr_rings, d.addr, d.len, false);
-            const uint32_t entries = d.len / DESC_BYTES;
-            for (uint32_t e = 0; e < entries && e < VCON_VIRTQ_MAX_SIZE; e++) {
-                struct vcon_console_desc ind;
-                if (!vcon_console_rings_read_desc(r->vm, d.addr + DESC_BYTES * (uint64_t)e, &ind))
-                    break;
-                if (ind.flags & VCON_VIRTQ_DESC_F_WRITE)
-                    add_region(r, r->writable, &r->nr_writable, ind.addr, ind.len, false);
-            }
-        } else if (d.flags & VCON_VIRTQ_DESC_F_WRITE) {
-            add_region(r, r->writable, &r->nr_writable, d.addr, d.len, false);
+    add_region(r, r->tables, &r->nr_tables, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size, false);
+    if (guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size)) {
+        for (unsigned i = 0; i < vq->size; i++) {
+            const struct vcon_console_desc d = decode_desc(table + DESC_BYTES * i);
+            add_desc_regions(r, vq, &d);
         }
+        return;
+    }
+    /* Part of the table is not RAM: the device reads one descriptor at a
+     * time, so the readable ones still count. */
+    for (unsigned i = 0; i < vq->size; i++) {
+        struct vcon_console_desc d;
+        if (vcon_console_rings_read_desc(r->vm, vq->desc_gpa + DESC_BYTES * (uint64_t)i, &d))
+            add_desc_regions(r, vq, &d);
     }
 }
 
 /* The regions of every ready queue, from guest memory as it is. */
 static void compute_regions(struct vcon_console_rings *r)
 {
-    r->nr_writable = r->nr_rings = 0;
+    r->nr_writable = r->nr_tables = 0;
     r->regions_overflow = false;
     for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
         const struct vcon_virtq *vq = ready_queue(r, q);
@@ -202,17 +246,17 @@ static bool ring_update(const struct vcon_console_rings *r, uint64_t gpa, const 
     return good;
 }
 
-/* A device write landing on what the device reads (a table or an avail
- * ring; a used ring too unless `used_rings_too` is false) stops the checks
- * for this step. With the regions incomplete, any write does. */
-static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len,
-                         bool used_rings_too)
+/* A device write landing on a descriptor table or an indirect table
+ * changes the chains the device walks next: the checks stop for this step.
+ * (Avail and used rings do not matter: the regions come from every
+ * descriptor, whatever the avail ring offers, and the device never reads a
+ * used ring.) With the regions incomplete, any write stops them. */
+static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len)
 {
     if (r->regions_overflow)
         r->selfmod = true;
-    for (unsigned i = 0; i < r->nr_rings && !r->selfmod; i++)
-        r->selfmod = (used_rings_too || !r->rings[i].used_ring) &&
-                     overlaps(gpa, len, r->rings[i].gpa, r->rings[i].len);
+    for (unsigned i = 0; i < r->nr_tables && !r->selfmod; i++)
+        r->selfmod = overlaps(gpa, len, r->tables[i].gpa, r->tables[i].len);
 }
 
 /* Inside a buffer the guest made device-writable (or the regions are
@@ -240,7 +284,7 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
          * table: the engine's own update then rewrites descriptors the
          * device walks next (found by AFL++: a used element turned a
          * control buffer's address into 0). */
-        note_selfmod(r, gpa, len, false);
+        note_selfmod(r, gpa, len);
         return true;
     }
     /* Data: it must go to a buffer the guest made device-writable. Eight
@@ -254,9 +298,9 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
             "console seam: the device writes only used rings and buffers the guest made "
             "device-writable",
             "%zu bytes at gpa 0x%llx", len, (unsigned long long)gpa);
-    /* Data landing on a ring or a table: what the device reads next is no
-     * longer what the guest wrote. */
-    note_selfmod(r, gpa, len, true);
+    /* Data landing on a table: what the device walks next is no longer
+     * what the guest wrote. */
+    note_selfmod(r, gpa, len);
     return true;
 }
 
@@ -266,5 +310,5 @@ void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa
         return;
     if (!r->regions_valid)
         compute_regions(r);
-    note_selfmod(r, gpa, len, true);
+    note_selfmod(r, gpa, len);
 }

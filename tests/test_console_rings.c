@@ -25,7 +25,7 @@
 #define PAGE 4096u
 /* Queue size 16: a queue at page P has its table at P, its avail ring
  * right after it and its used ring at page P + 1. */
-#define CONFIG "--console-queue-size 16 -s 3,virtio-console,@stdio:p0"
+#define CONFIG "--ram-hole 0x80100,0x80 --console-queue-size 16 -s 3,virtio-console,@stdio:p0"
 #define SEAM_NAME "console seam: the device writes only used rings and buffers the guest made device-writable"
 #define HEAD_NAME "console used ring: the element names a head of the queue"
 
@@ -36,18 +36,30 @@ struct fx {
     struct vcon_console_rings rings;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, const char *config)
 {
     struct fx *f = calloc(1, sizeof(*f));
     char err[256];
     assert_non_null(f);
-    assert_int_equal(vcon_rig_create(CONFIG, 0, NULL, &f->rig, err, sizeof(err)), 0);
+    if (vcon_rig_create(config, 0, NULL, &f->rig, err, sizeof(err)) != 0)
+        fail_msg("rig refused '%s': %s", config, err);
     f->vm = vcon_rig_vm(f->rig);
     assert_int_equal(vcon_rig_device_info(f->rig, 0, &f->info), 0);
     vcon_console_rings_init(&f->rings, f->vm,
                             vcon_console_transport(vcon_rig_console(f->rig, 0)));
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, CONFIG);
+}
+
+static int setup_hole_in_a_table(void **state)
+{
+    return setup_with(state, "--ram-hole 0x20080,0x80 --console-queue-size 16 "
+                             "-s 3,virtio-console,@stdio:p0");
 }
 
 static int teardown(void **state)
@@ -69,21 +81,32 @@ static void queue_at_page(struct fx *f, unsigned q, uint32_t pfn)
     bar0_write(f, VCON_VIRTIO_PCI_QUEUE_PFN, 4, pfn);
 }
 
+static void negotiate_indirect(struct fx *f)
+{
+    bar0_write(f, VCON_VIRTIO_PCI_GUEST_FEATURES, 4, 1u << VCON_VIRTIO_F_RING_INDIRECT_DESC);
+}
+
 static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
 {
     for (unsigned i = 0; i < bytes; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void write_desc(struct fx *f, uint64_t table, unsigned index, uint64_t addr, uint32_t len,
-                       uint16_t flags)
+static void write_desc_next(struct fx *f, uint64_t table, unsigned index, uint64_t addr,
+                            uint32_t len, uint16_t flags, uint16_t next)
 {
     uint8_t d[16];
     put_le(d, addr, 8);
     put_le(d + 8, len, 4);
     put_le(d + 12, flags, 2);
-    put_le(d + 14, 0, 2);
+    put_le(d + 14, next, 2);
     assert_int_equal(vcon_vm_guest_write(f->vm, table + 16u * index, d, sizeof(d)), 0);
+}
+
+static void write_desc(struct fx *f, uint64_t table, unsigned index, uint64_t addr, uint32_t len,
+                       uint16_t flags)
+{
+    write_desc_next(f, table, index, addr, len, flags, 0);
 }
 
 /* The device writes `len` bytes at `gpa`: the check first, then the bytes
@@ -204,6 +227,81 @@ static void data_in_a_buffer_over_a_used_ring_is_data(void **state)
     expect_broken(f, 0x13000 + 4 + 8 * 8, data8, sizeof(data8), HEAD_NAME);
 }
 
+/* Data landing on an avail ring changes what the device pops next, not
+ * which buffers it may write: the checks go on. */
+static void data_on_an_avail_ring_keeps_the_checks(void **state)
+{
+    struct fx *f = *state;
+    queue_at_page(f, 0, 0x10);
+    write_desc(f, 0x10000, 0, 0x10000 + 16 * 16, 8, VCON_VIRTQ_DESC_F_WRITE); /* its avail ring */
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x10000 + 16 * 16, data8, sizeof(data8));
+    expect_broken(f, 0x30000, data8, sizeof(data8), SEAM_NAME);
+}
+
+/* An indirect table that straddles the RAM hole (0x80100-0x8017f): the
+ * device reads only the entries its chain visits, here entry 0 and then
+ * entry 9 past the hole. */
+static void an_indirect_table_across_the_hole_still_gives_its_buffers(void **state)
+{
+    struct fx *f = *state;
+    negotiate_indirect(f);
+    queue_at_page(f, 0, 0x10);
+    write_desc(f, 0x10000, 0, 0x800F0, 10 * 16, VCON_VIRTQ_DESC_F_INDIRECT);
+    write_desc_next(f, 0x800F0, 0, 0x90000, 4, VCON_VIRTQ_DESC_F_WRITE | VCON_VIRTQ_DESC_F_NEXT, 9);
+    write_desc(f, 0x800F0, 9, 0x91000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x90000, data8, 4);
+    expect_held(f, 0x91000, data8, sizeof(data8));
+    expect_broken(f, 0x92000, data8, sizeof(data8), SEAM_NAME);
+}
+
+/* A queue whose table runs into a RAM hole (descriptors 8-15 of a queue
+ * at page 0x20 with the hole at 0x20080-0x200ff): the device reads one
+ * descriptor at a time, so the readable ones still count. */
+static void a_table_partly_in_a_hole_still_gives_its_buffers(void **state)
+{
+    struct fx *f = *state;
+    queue_at_page(f, 0, 0x20);
+    write_desc(f, 0x20000, 0, 0x30000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x30000, data8, sizeof(data8));
+    expect_broken(f, 0x40000, data8, sizeof(data8), SEAM_NAME);
+}
+
+/* A descriptor the device would refuse as an indirect one (NEXT set, or a
+ * length that is not a whole number of entries) is no table: data on the
+ * memory it names does not stop the checks. */
+static void a_refused_indirect_descriptor_is_no_table(void **state)
+{
+    struct fx *f = *state;
+    negotiate_indirect(f);
+    queue_at_page(f, 0, 0x10);
+    write_desc(f, 0x10000, 0, 0x20000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    write_desc(f, 0x10000, 1, 0x20000, 0xFFFF, VCON_VIRTQ_DESC_F_INDIRECT);
+    write_desc_next(f, 0x10000, 2, 0x20000, 64, VCON_VIRTQ_DESC_F_INDIRECT | VCON_VIRTQ_DESC_F_NEXT, 0);
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x20000, data8, sizeof(data8));
+    expect_broken(f, 0x30000, data8, sizeof(data8), SEAM_NAME);
+}
+
+/* Many descriptors naming one big indirect table are walked once: the
+ * lists do not overflow (which would stop every check). */
+static void one_indirect_table_named_many_times_is_walked_once(void **state)
+{
+    struct fx *f = *state;
+    negotiate_indirect(f);
+    queue_at_page(f, 0, 0x10);
+    for (unsigned e = 0; e < VCON_VIRTQ_MAX_SIZE; e++)
+        write_desc(f, 0x40000, e, 0x20000 + 64 * (uint64_t)e, 64, VCON_VIRTQ_DESC_F_WRITE);
+    for (unsigned i = 0; i < 16; i++)
+        write_desc(f, 0x10000, i, 0x40000, 16 * VCON_VIRTQ_MAX_SIZE, VCON_VIRTQ_DESC_F_INDIRECT);
+    vcon_console_rings_step(&f->rings);
+    expect_held(f, 0x20000, data8, sizeof(data8));
+    assert_false(f->rings.regions_overflow);
+    expect_broken(f, 0x60000, data8, sizeof(data8), SEAM_NAME);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +312,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_used_element_on_its_own_ring_keeps_the_checks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(data_in_a_buffer_over_a_used_ring_is_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(data_on_an_avail_ring_keeps_the_checks, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_indirect_table_across_the_hole_still_gives_its_buffers,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_table_partly_in_a_hole_still_gives_its_buffers,
+                                        setup_hole_in_a_table, teardown),
+        cmocka_unit_test_setup_teardown(a_refused_indirect_descriptor_is_no_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_indirect_table_named_many_times_is_walked_once, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

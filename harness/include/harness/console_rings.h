@@ -5,10 +5,11 @@
  * The console fuzz targets check every device write with it, and so does
  * vcon-replay --check where it has the guest's RAM (image mode).
  *
- * Where a device write lands on a ring or a descriptor table itself (data,
- * or the engine's own used-ring update where the guest put one queue's used
- * ring over another queue's table), what the device reads next is no
- * longer what the guest wrote: the checks stop until the next step. */
+ * Where a device write lands on a descriptor table or an indirect table
+ * (data, or the engine's own used-ring update where the guest put one
+ * queue's used ring over another queue's table), the chains the device
+ * walks next are no longer what the guest wrote: the checks stop until the
+ * next step. */
 #ifndef VCON_HARNESS_CONSOLE_RINGS_H
 #define VCON_HARNESS_CONSOLE_RINGS_H
 
@@ -24,7 +25,7 @@
 
 struct vcon_console_region {
     uint64_t gpa, len;
-    bool used_ring; /* in `rings`: a used ring, which the device writes but never reads */
+    bool indirect; /* in `tables`: an indirect table (else a queue's descriptor table) */
 };
 
 struct vcon_console_rings {
@@ -34,12 +35,12 @@ struct vcon_console_rings {
      * computed (at the step's first write) and complete. */
     bool selfmod;
     bool regions_valid, regions_overflow;
-    /* Everything device-writable in a ready queue, and the rings and
-     * tables the device reads: a superset of the buffers of the chains the
-     * device can be holding. */
+    /* Everything device-writable in a ready queue (a superset of the
+     * buffers of the chains the device can be holding), and the descriptor
+     * and indirect tables it can walk. */
     struct vcon_console_region writable[VCON_CONSOLE_RINGS_MAX_REGIONS];
-    struct vcon_console_region rings[VCON_CONSOLE_RINGS_MAX_REGIONS];
-    unsigned nr_writable, nr_rings;
+    struct vcon_console_region tables[VCON_CONSOLE_RINGS_MAX_REGIONS];
+    unsigned nr_writable, nr_tables;
 };
 
 void vcon_console_rings_init(struct vcon_console_rings *r, struct vcon_vm *vm,
@@ -60,7 +61,7 @@ struct vcon_console_desc {
 
 /* The descriptor at `gpa`; false if it is not RAM. */
 bool vcon_console_rings_read_desc(struct vcon_vm *vm, uint64_t gpa, struct vcon_console_desc *out);
-/* Another device is writing there: if it lands on this console's rings or
+/* Another device is writing there: if it lands on this console's
  * tables, the checks stop until the next step. */
 void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa, size_t len);
 
