@@ -163,5 +163,9 @@ void replay_watch_backend_write(struct replay_device *d, unsigned port, const vo
  * invariant when a device's bytes or counters do not add up. */
 void replay_watch_before(struct vcon_replayer *r, const struct vcon_trace_event *ev);
 bool replay_watch_after(struct vcon_replayer *r, struct vcon_invariant_failure *why);
+/* A failure a device's watch kept from an access of the step being fed
+ * (the seam checks), if any: at the cut of a trace that a check's abort
+ * truncated, the access that failed is the first one past the cut. */
+bool replay_watch_failure(const struct vcon_replayer *r, struct vcon_invariant_failure *why);
 
 #endif

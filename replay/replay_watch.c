@@ -304,16 +304,26 @@ static bool uart_after(struct vcon_replayer *r, struct replay_watch *w,
     return held;
 }
 
+bool replay_watch_failure(const struct vcon_replayer *r, struct vcon_invariant_failure *why)
+{
+    for (unsigned i = 0; i < VCON_RIG_MAX_DEVICES; i++) {
+        const struct replay_watch *w = r->dev[i].watch;
+        if (w != NULL && w->failed) {
+            *why = w->failure;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool replay_watch_after(struct vcon_replayer *r, struct vcon_invariant_failure *why)
 {
+    if (replay_watch_failure(r, why))
+        return false;
     for (unsigned i = 0; i < VCON_RIG_MAX_DEVICES; i++) {
         struct replay_watch *w = r->dev[i].watch;
         if (w == NULL)
             continue;
-        if (w->failed) {
-            *why = w->failure;
-            return false;
-        }
         const bool held = w->uart != NULL
                               ? uart_after(r, w, why)
                               : vcon_console_model_after(&w->console_model, w->console, w->msis,

@@ -745,6 +745,95 @@ static void check_reports_a_console_write_outside_the_guests_buffers(void **stat
     assert_int_equal(o.status, VCON_REPLAY_MATCH);
 }
 
+/* A copy of the trace at `path` that ends just before event `cut`, with no
+ * END: what a fuzz target leaves when a check aborts it as the device makes
+ * that access (the check runs before the access is recorded). */
+static void write_cut_trace(const char *path, uint64_t cut, const char *out)
+{
+    struct vcon_trace_reader *reader = NULL;
+    struct vcon_trace_writer *writer = NULL;
+    struct vcon_trace_event ev;
+    uint64_t time_ns;
+    const struct vcon_trace_writer_options plain = {.plain = 1};
+    char scratch[PATH_SIZE];
+    assert_true(snprintf(scratch, sizeof(scratch), "%s.part", out) < PATH_SIZE);
+    assert_int_equal(vcon_trace_reader_open(path, &reader), 0);
+    assert_int_equal(vcon_trace_reader_next(reader, NULL, &ev), 1); /* META */
+    assert_int_equal(vcon_trace_writer_open(scratch, vcon_trace_reader_meta(reader), &plain, &writer),
+                     0);
+    while (vcon_trace_reader_next(reader, &time_ns, &ev) == 1 && ev.seq < cut)
+        assert_int_equal(vcon_trace_writer_append(writer, time_ns, &ev), 0);
+    assert_int_equal(vcon_trace_writer_flush(writer), 0);
+    /* The file as it is now, before close appends END. */
+    size_t len;
+    uint8_t *bytes = read_file(scratch, &len);
+    FILE *f = fopen(out, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(bytes);
+    assert_int_equal(vcon_trace_writer_close(writer), 0);
+    vcon_trace_reader_close(reader);
+    assert_int_equal(unlink(scratch), 0);
+}
+
+/* The fuzz targets abort on a seam check before the access is recorded:
+ * their crash traces end just before the bad write. --check still names
+ * the broken invariant at that cut (the replayed device makes the write
+ * past it), and only at the right one: a cut before an earlier write of
+ * the same step is a plain truncated trace. */
+static void check_reports_a_bad_write_just_past_the_cut_of_a_crash_trace(void **state)
+{
+    const struct fixture *f = *state;
+    const struct plant bad_address = {
+        &plant_bad_address, &writable_pops, BAD_ADDRESS_POP, true, "console-bad-address-2.pcap.zst",
+        16, "invariant violated: console seam: the device writes only used rings and buffers the "
+            "guest made device-writable"};
+    const struct vcon_replay_options check = {.check = true};
+    char path[PATH_SIZE], cut_path[PATH_SIZE];
+    struct vcon_replayer *r = NULL;
+    struct vcon_replay_result res;
+    check_finds_planted(f, &bad_address, path);
+    path_in(cut_path, f->dir, "console-bad-address-cut.pcap");
+    /* The step that broke it, from the whole trace. */
+    plant_bad_address = true;
+    writable_pops = 0;
+    assert_int_equal(vcon_replay_open(path, &check, &r), 0);
+    assert_int_equal(vcon_replay_run(r), VCON_REPLAY_INVARIANT);
+    vcon_replay_get_result(r, &res);
+    const uint64_t step = res.event;
+    vcon_replay_close(r);
+    /* Cut before each of the step's memory writes in turn. */
+    struct vcon_trace_reader *reader = NULL;
+    struct vcon_trace_event ev;
+    unsigned cuts = 0, found = 0;
+    assert_int_equal(vcon_trace_reader_open(path, &reader), 0);
+    while (found == 0 && vcon_trace_reader_next(reader, NULL, &ev) == 1) {
+        if (ev.seq > step && vcon_trace_kind_is_step(ev.kind))
+            break;
+        if (ev.seq <= step || ev.kind != VCON_TRACE_MEM_WRITE)
+            continue;
+        struct outcome o;
+        write_cut_trace(path, ev.seq, cut_path);
+        writable_pops = 0;
+        replay_path(cut_path, &check, &o);
+        cuts++;
+        if (o.status == VCON_REPLAY_MATCH) {
+            assert_true(o.truncated);
+            continue;
+        }
+        assert_int_equal(o.status, VCON_REPLAY_INVARIANT);
+        if (strstr(o.message, bad_address.broken) != o.message ||
+            strstr(o.message, "in the step the trace was cut short in") == NULL)
+            fail_msg("cut before event %" PRIu64 ": \"%s\"", ev.seq, o.message);
+        found++;
+    }
+    vcon_trace_reader_close(reader);
+    plant_bad_address = false;
+    assert_true(cuts > 0);
+    assert_int_equal(found, 1);
+}
+
 /* Events of `kind` in the trace at `path`. */
 static unsigned count_events(const char *path, unsigned kind)
 {
@@ -884,6 +973,8 @@ int main(void)
         cmocka_unit_test_teardown(check_reports_a_byte_the_uart_sent_twice, clear_plants),
         cmocka_unit_test_teardown(check_reports_a_byte_the_console_changed_on_its_way_out, clear_plants),
         cmocka_unit_test_teardown(check_reports_a_console_write_outside_the_guests_buffers, clear_plants),
+        cmocka_unit_test_teardown(check_reports_a_bad_write_just_past_the_cut_of_a_crash_trace,
+                                  clear_plants),
         cmocka_unit_test(check_holds_for_two_consoles_one_with_msix),
         cmocka_unit_test(golden_trace_generator_writes_the_same_small_files_every_run),
     };
