@@ -11,7 +11,8 @@
 #      UART's scratch register aborts, in the fuzz targets, their standalone
 #      runners and vcon-replay alike; and through
 #      -Wl,--wrap=vcon_uart_get_state: with 0xED in the scratch register the
-#      UART's state breaks an invariant (IER bit 7 set);
+#      UART's state breaks an invariant (IER bit 7 set), with 0xEC another
+#      one at the same call site (MCR bit 7 set);
 #    - the coverage preset, unchanged.
 # 2. Copies corpus/ and adds to the uart seeds an input that makes that
 #    write (the fuzzer finds it by itself as well: its comparison is
@@ -21,7 +22,8 @@
 #    exactly one unique crash, at the planted site, with a minimized trace
 #    that vcon-replay reproduces (checked again here); and the planted
 #    invariant, reported once, with a minimized trace that vcon-replay
-#    --check reproduces (checked again here).
+#    --check reproduces (checked again here); the second invariant reported
+#    apart from it.
 # 4. The same with AFL++ (--engine afl) on the uart target, built by
 #    afl-clang-fast with the same plants: the planted crash found, one
 #    deduplicated crash, reproduced; the planted seeds, which afl-fuzz
@@ -112,8 +114,10 @@ mkdir -p "$corpus/uart"
 # inputs with one crash site, which must deduplicate to one crash.
 printf '\x00\x00\x07\xee\x00' > "$corpus/uart/planted-scratch-0x00ee"
 printf '\x00\x00\x07\xee\x01' > "$corpus/uart/planted-scratch-0x01ee"
-# The same write of 0xED: the planted invariant.
+# The same write of 0xED: the planted invariant; of 0xEC: another invariant
+# broken at the same call site of fuzz_uart, which must stay apart.
 printf '\x00\x00\x07\xed\x00' > "$corpus/uart/planted-invariant-0x00ed"
+printf '\x00\x00\x07\xec\x00' > "$corpus/uart/planted-invariant-0x00ec"
 for seed in "$corpus"/uart/planted-*; do
   if ASAN_OPTIONS=handle_abort=1 "$uart_standalone" "$seed" > "$scratch/planted-seed.log" 2>&1; then
     say "note: $(basename "$seed") no longer reaches the planted crash (fuzz_uart's op" \
@@ -161,9 +165,16 @@ inv = broken[0]
 assert inv["minimized_trace"], "no minimized trace for the invariant"
 assert inv["reproduced"] is True, "vcon-replay --check did not reproduce the invariant"
 assert "--check" in inv["replay_command"], inv["replay_command"]
+other_invariant = "invariant violated: uart regs: MCR keeps bits 0-4 only"
+broken2 = [x for x in crashes if x["kind"] == other_invariant]
+assert len(broken2) == 1, ("expected the second planted invariant exactly once, apart from the "
+                           "first although both break at one site, got %d: %s" % (
+                               len(broken2), [(x["kind"], x["site"]) for x in crashes]))
+assert broken2[0]["site"] == inv["site"], (broken2[0]["site"], inv["site"])
+assert broken2[0]["reproduced"] is True, "vcon-replay --check did not reproduce the second invariant"
 # Crashes the other targets really have are findings, not test failures.
 for other in crashes:
-    if other is not c and other is not inv:
+    if other is not c and other is not inv and other is not broken2[0]:
         print("test_fuzz_night: note: the run also found %s in %s (%s)"
               % (other["kind"], other["site"], ", ".join(other["targets"])))
 names = [t["name"] for t in summary["targets"]]
@@ -254,9 +265,9 @@ planted = [c for c in summary["crashes"]
 assert len(planted) == 1, "expected the planted crash exactly once, got %s" % (
     [c["site"] for c in summary["crashes"]])
 assert planted[0]["minimized_trace"] and planted[0]["reproduced"] is True, planted[0]
-# afl-fuzz skips seeds that crash; the runner runs them itself (the three
+# afl-fuzz skips seeds that crash; the runner runs them itself (the four
 # planted seeds crash the AFL++ build too).
-assert "uart: 3 seed(s) crash or hang the AFL++ build" in report, "crashing seeds not reported"
+assert "uart: 4 seed(s) crash or hang the AFL++ build" in report, "crashing seeds not reported"
 print("test_fuzz_night: AFL++: %d execs, corpus %d -> %d, the planted crash from %d input(s)"
       % (uart["execs"], uart["corpus_before"], uart["corpus_after"], planted[0]["inputs"]))
 EOF

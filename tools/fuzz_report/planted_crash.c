@@ -15,7 +15,9 @@
  * checks and vcon-replay --check read it claims IER bit 7 set while the
  * scratch register holds 0xED. The fuzz target reports "invariant violated:
  * uart regs: IER keeps bits 0-3 only", and vcon-replay --check must report
- * the same from the trace.
+ * the same from the trace. With 0xEC there it claims MCR bit 7 set: another
+ * invariant ("uart regs: MCR keeps bits 0-4 only") broken at the same call
+ * site of the fuzz target, which must be reported as a crash of its own.
  *
  * The __real_ functions are weak so that programs without the UART
  * (vcon-trace) still link. */
@@ -50,4 +52,6 @@ void __wrap_vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_s
     __real_vcon_uart_get_state(uart, out);
     if (out->scr == 0xEDu)
         out->ier |= 0x80u;
+    if (out->scr == 0xECu)
+        out->mcr |= 0x80u;
 }
