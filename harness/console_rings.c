@@ -143,7 +143,11 @@ static void add_queue_regions(struct vcon_console_rings *r, const struct vcon_vi
     add_region(r, r->tables, &r->nr_tables, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size, false);
     if (guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size)) {
         for (unsigned i = 0; i < vq->size; i++) {
-            const struct vcon_console_desc d = decode_desc(table + DESC_BYTES * i);
+            const uint8_t *b = table + DESC_BYTES * i;
+            /* Most descriptors give nothing: their flags say so. */
+            if (!(le16(b + 12) & (VCON_VIRTQ_DESC_F_WRITE | VCON_VIRTQ_DESC_F_INDIRECT)))
+                continue;
+            const struct vcon_console_desc d = decode_desc(b);
             add_desc_regions(r, vq, &d);
         }
         return;
@@ -259,6 +263,19 @@ static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len)
         r->selfmod = overlaps(gpa, len, r->tables[i].gpa, r->tables[i].len);
 }
 
+/* Whether a write can land on a table, from the queues' fields alone: on
+ * a descriptor table, or anywhere once a queue can have indirect tables. */
+static bool may_hit_a_table(const struct vcon_console_rings *r, uint64_t gpa, size_t len)
+{
+    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+        const struct vcon_virtq *vq = ready_queue(r, q);
+        if (vq != NULL &&
+            (vq->indirect || overlaps(gpa, len, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size)))
+            return true;
+    }
+    return false;
+}
+
 /* Inside a buffer the guest made device-writable (or the regions are
  * incomplete and cannot tell). */
 static bool in_writable_buffer(const struct vcon_console_rings *r, uint64_t gpa, size_t len)
@@ -277,6 +294,8 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
     if (r->selfmod)
         return true;
     const bool good_element = ring_update(r, gpa, bytes, len, &ring, why);
+    if (good_element && ring && !r->regions_valid && !may_hit_a_table(r, gpa, len))
+        return true; /* the common case, without computing the regions */
     if (!r->regions_valid)
         compute_regions(r);
     if (good_element && ring) {
