@@ -4,22 +4,27 @@
  * LLVMFuzzerTestOneInput once, in an exactly-sized heap copy so that the
  * sanitizers see any read past its end.
  *
- *   fuzz_TARGET_standalone [--check-order] [--print-hashes] FILE|DIR...
+ *   fuzz_TARGET_standalone [--check-order] [--print-hashes] [--timeout S] FILE|DIR...
  *
  * --check-order runs the inputs forward, then backward, in this one
  * process, and compares each input's result hash (fuzz_common.h) between
  * the two orders: any difference means state leaked from one input into
- * the next. Arguments starting with '-' that it does not know (libFuzzer
+ * the next. --timeout S (or libFuzzer's -timeout=S) makes an input that
+ * runs longer than S seconds a failure: the runner names it and aborts, as
+ * libFuzzer does with a hang (the corpus tests use 10, so that a hang
+ * regression fails them). Other arguments starting with '-' (libFuzzer
  * flags such as -runs=0) are ignored, so scripts can pass the same
  * arguments to either kind of binary. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 
@@ -131,13 +136,63 @@ static uint8_t *read_file(const char *path, size_t *size)
     return exact;
 }
 
+/* The input running now and the time limit, for the alarm handler. */
+static const char *running_path;
+static unsigned timeout_s;
+
+static void write_all(const char *text)
+{
+    size_t len = strlen(text);
+    while (len > 0) {
+        const ssize_t n = write(STDERR_FILENO, text, len);
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+static void on_timeout(int sig)
+{
+    (void)sig;
+    write_all("vcon-fuzz: timeout: ");
+    write_all(running_path ? running_path : "(no input)");
+    write_all(" ran longer than --timeout\n");
+    abort();
+}
+
 static uint64_t run_one(const char *path)
 {
     size_t size;
     uint8_t *data = read_file(path, &size);
+    running_path = path;
+    if (timeout_s > 0)
+        alarm(timeout_s);
     LLVMFuzzerTestOneInput(data, size);
+    alarm(0);
     free(data);
     return vcon_fuzz_result();
+}
+
+/* "--timeout S" (two arguments) or "-timeout=S"; false when `arg` is
+ * neither. */
+static bool timeout_arg(int argc, char **argv, int *i)
+{
+    const char *value = NULL;
+    if (strcmp(argv[*i], "--timeout") == 0 && *i + 1 < argc)
+        value = argv[++*i];
+    else if (strncmp(argv[*i], "-timeout=", 9) == 0)
+        value = argv[*i] + 9;
+    if (value == NULL)
+        return false;
+    char *end;
+    const unsigned long s = strtoul(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || s > 86400) {
+        fprintf(stderr, "%s: --timeout wants whole seconds (0 to 86400), not '%s'\n", argv[0], value);
+        exit(2);
+    }
+    timeout_s = (unsigned)s;
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -150,8 +205,16 @@ int main(int argc, char **argv)
             check_order = true;
         else if (strcmp(argv[i], "--print-hashes") == 0)
             print_hashes = true;
+        else if (timeout_arg(argc, argv, &i))
+            continue;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s [--check-order] [--print-hashes] FILE|DIR...\n", argv[0]);
+            printf("usage: %s [--check-order] [--print-hashes] [--timeout S] FILE|DIR...\n"
+                   "Runs every FILE, and every file under each DIR (sorted by name), through the\n"
+                   "fuzz target once. --check-order runs them again backward and compares each\n"
+                   "input's result; --print-hashes prints them; --timeout S (or -timeout=S)\n"
+                   "aborts on an input that runs longer than S seconds. Exit 0, 1 when results\n"
+                   "depend on the order, 2 on bad arguments; a failed check aborts.\n",
+                   argv[0]);
             return 0;
         } else if (argv[i][0] == '-')
             continue; /* an engine flag */
@@ -164,6 +227,10 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (timeout_s > 0 && signal(SIGALRM, on_timeout) == SIG_ERR) {
+        fprintf(stderr, "%s: cannot set the timeout: %s\n", argv[0], strerror(errno));
+        return 2;
+    }
     uint64_t *forward = calloc(files.count, sizeof(*forward));
     if (forward == NULL)
         return 2;

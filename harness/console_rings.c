@@ -178,16 +178,21 @@ static void compute_regions(struct vcon_console_rings *r)
  * descriptors at `table` (a queue's, or on the `top` level only, an
  * indirect one it names), added to *in_bytes as the descriptors say now;
  * false if the walk fails (a chain the device must have refused). */
-static bool table_writable(const struct vcon_console_rings *r, uint64_t table, uint32_t size,
-                           uint16_t index, bool top, uint64_t *in_bytes)
+static bool table_writable(const struct vcon_console_rings *r, const struct vcon_virtq *vq,
+                           uint64_t table, uint32_t size, uint16_t index, bool top,
+                           uint64_t *in_bytes)
 {
     for (uint32_t count = 0; count <= size; count++) {
         struct vcon_console_desc d;
         if (index >= size ||
             !vcon_console_rings_read_desc(r->vm, table + DESC_BYTES * (uint64_t)index, &d))
             return false;
+        /* An indirect table only as the device accepts one: that also
+         * bounds the walk (a loop in a table of 2^28 entries once took
+         * this check minutes). */
         if (top && (d.flags & VCON_VIRTQ_DESC_F_INDIRECT))
-            return table_writable(r, d.addr, d.len / DESC_BYTES, 0, false, in_bytes);
+            return indirect_walkable(r, vq, &d) &&
+                   table_writable(r, vq, d.addr, d.len / DESC_BYTES, 0, false, in_bytes);
         if (d.flags & VCON_VIRTQ_DESC_F_WRITE)
             *in_bytes += d.len;
         if (!(d.flags & VCON_VIRTQ_DESC_F_NEXT))
@@ -207,7 +212,7 @@ static bool check_used_element(const struct vcon_console_rings *r, const struct 
     uint64_t room = 0;
     REQUIRE(id < vq->size, "console used ring: the element names a head of the queue",
             "head %u, queue size %u", (unsigned)id, (unsigned)vq->size);
-    if (len > 0 && table_writable(r, vq->desc_gpa, vq->size, (uint16_t)id, true, &room))
+    if (len > 0 && table_writable(r, vq, vq->desc_gpa, vq->size, (uint16_t)id, true, &room))
         REQUIRE(len <= room, "console used ring: the used length fits the buffer",
                 "head %u, used length %u, %llu writable bytes", (unsigned)id, (unsigned)len,
                 (unsigned long long)room);
