@@ -242,7 +242,10 @@ if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2
   rm -rf "$out_afl"
   say "running vcon-fuzz-night --engine afl for 40 s on the uart target"
   status=0
-  "$night" --engine afl --seconds 40 --jobs "$jobs" --seed 1 --status-interval 15 \
+  # Slices of 12 s: each instance is resumed at least once, and afl-fuzz
+  # renames what it found before to crashes.<date>/ and hangs.<date>/.
+  "$night" --engine afl --seconds 40 --slice-minutes 0.2 --jobs "$jobs" --seed 1 \
+    --status-interval 15 \
     --targets uart --out "$out_afl" --corpus "$corpus" --afl-build "$scratch/afl" \
     --libfuzzer-build "$scratch/libfuzzer" --coverage-build "$scratch/coverage" \
     --minimize-timeout 300 > "$scratch/afl-night.log" 2>&1 || status=$?
@@ -253,11 +256,22 @@ if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2
   [ -z "$left" ] || die "AFL++: processes outlived the run: $left"
   [ -s "$out_afl/report.md" ] || die "AFL++: no report.md"
   [ -s "$out_afl/coverage/html/index.html" ] || die "AFL++: no coverage HTML"
-  python3 - "$out_afl/summary.json" "$out_afl/report.md" <<'EOF' || die "AFL++: the run is not reported as expected (see $out_afl/report.md)"
-import json, sys
+  python3 - "$out_afl/summary.json" "$out_afl/report.md" "$out_afl/targets/uart/afl" <<'EOF' || die "AFL++: the run is not reported as expected (see $out_afl/report.md)"
+import json, os, sys
 summary = json.load(open(sys.argv[1]))
 report = open(sys.argv[2]).read()
 uart = next(t for t in summary["targets"] if t["name"] == "uart")
+# Every crash and hang afl-fuzz saved, in any slice, is a crash input of
+# the report (runner-run seeds come on top).
+saved = 0
+for inst in os.listdir(sys.argv[3]):
+    for sub in os.listdir(os.path.join(sys.argv[3], inst)):
+        if sub.split(".", 1)[0] in ("crashes", "hangs"):
+            saved += len([n for n in os.listdir(os.path.join(sys.argv[3], inst, sub))
+                          if n.startswith("id:")])
+assert uart["crash_inputs"] >= saved, "afl-fuzz saved %d crash and hang inputs, the report has %d" % (
+    saved, uart["crash_inputs"])
+assert uart["slices"] >= 2 * len(os.listdir(sys.argv[3])), "no instance was resumed: %s" % uart
 assert uart["execs"] > 1000, "AFL++ ran %d inputs" % uart["execs"]
 assert "afl-cmin failed" not in report, "afl-cmin failed: the corpus was not minimized"
 planted = [c for c in summary["crashes"]
