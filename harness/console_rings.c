@@ -174,6 +174,13 @@ static void compute_regions(struct vcon_console_rings *r)
     r->regions_valid = true;
 }
 
+/* The regions of this step, computed at its first need. */
+static void need_regions(struct vcon_console_rings *r)
+{
+    if (!r->regions_valid)
+        compute_regions(r);
+}
+
 /* Writable bytes of the chain from `index` in the table of `size`
  * descriptors at `table` (a queue's, or on the `top` level only, an
  * indirect one it names), added to *in_bytes as the descriptors say now;
@@ -262,6 +269,7 @@ static bool ring_update(const struct vcon_console_rings *r, uint64_t gpa, const 
  * used ring.) With the regions incomplete, any write stops them. */
 static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len)
 {
+    need_regions(r);
     if (r->regions_overflow)
         r->selfmod = true;
     for (unsigned i = 0; i < r->nr_tables && !r->selfmod; i++)
@@ -283,8 +291,9 @@ static bool may_hit_a_table(const struct vcon_console_rings *r, uint64_t gpa, si
 
 /* Inside a buffer the guest made device-writable (or the regions are
  * incomplete and cannot tell). */
-static bool in_writable_buffer(const struct vcon_console_rings *r, uint64_t gpa, size_t len)
+static bool in_writable_buffer(struct vcon_console_rings *r, uint64_t gpa, size_t len)
 {
+    need_regions(r);
     bool in_buffer = r->regions_overflow;
     for (unsigned i = 0; i < r->nr_writable && !in_buffer; i++)
         in_buffer = inside(gpa, len, &r->writable[i]);
@@ -299,16 +308,14 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
     if (r->selfmod)
         return true;
     const bool good_element = ring_update(r, gpa, bytes, len, &ring, why);
-    if (good_element && ring && !r->regions_valid && !may_hit_a_table(r, gpa, len))
-        return true; /* the common case, without computing the regions */
-    if (!r->regions_valid)
-        compute_regions(r);
     if (good_element && ring) {
         /* The guest may have put this used ring over another queue's
          * table: the engine's own update then rewrites descriptors the
          * device walks next (found by AFL++: a used element turned a
-         * control buffer's address into 0). */
-        note_selfmod(r, gpa, len);
+         * control buffer's address into 0). In the common case no table
+         * can lie there, and the regions are not computed for it. */
+        if (r->regions_valid || may_hit_a_table(r, gpa, len))
+            note_selfmod(r, gpa, len);
         return true;
     }
     /* Data: it must go to a buffer the guest made device-writable. Eight
@@ -330,9 +337,6 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
 
 void vcon_console_rings_foreign_write(struct vcon_console_rings *r, uint64_t gpa, size_t len)
 {
-    if (r->selfmod)
-        return;
-    if (!r->regions_valid)
-        compute_regions(r);
-    note_selfmod(r, gpa, len);
+    if (!r->selfmod)
+        note_selfmod(r, gpa, len);
 }

@@ -31,8 +31,8 @@ struct vcon_console_region {
 struct vcon_console_rings {
     struct vcon_vm *vm; /* guest RAM as the guest wrote it */
     struct vcon_virtio_pci *transport;
-    /* Per step: a device write hit a ring or table; the regions below are
-     * computed (at the step's first write) and complete. */
+    /* Per step: a device write hit a table; the regions below are
+     * computed (at the step's first need) and complete. */
     bool selfmod;
     bool regions_valid, regions_overflow;
     /* Everything device-writable in a ready queue (a superset of the
