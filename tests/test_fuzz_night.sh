@@ -28,6 +28,8 @@
 #    afl-clang-fast with the same plants: the planted crash found, one
 #    deduplicated crash, reproduced; the planted seeds, which afl-fuzz
 #    skips, run and reported by the runner; the corpus minimized by afl-cmin.
+#    Then both engines taking turns (--engine both): each ran, each took in
+#    what the other found, and the planted crash is one crash.
 # 5. Interrupts a second run with SIGINT: it stops its fuzzers, still writes
 #    its report, exits 130 and leaves no process behind.
 # 6. A setup failure (a build folder that does not exist) exits 2 with a
@@ -238,23 +240,27 @@ if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2
   build afl "$scratch/afl" "fuzz_uart fuzz_uart_cmplog" \
     "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write,--wrap=vcon_uart_get_state" \
     "-DCMAKE_C_STANDARD_LIBRARIES=$aflplanted/libplanted_crash.a"
+  night_uart() { # engine, seed, output folder: 40 s on the uart target
+    local engine=$1 seed=$2 out=$3 status=0
+    rm -rf "$out"
+    say "running vcon-fuzz-night --engine $engine for 40 s on the uart target"
+    # Slices of 12 s: each AFL++ instance is resumed at least once, and
+    # afl-fuzz renames what it found before to crashes.<date>/ and hangs.<date>/.
+    "$night" --engine "$engine" --seconds 40 --slice-minutes 0.2 --jobs "$jobs" --seed "$seed" \
+      --status-interval 15 \
+      --targets uart --out "$out" --corpus "$corpus" --afl-build "$scratch/afl" \
+      --libfuzzer-build "$scratch/libfuzzer" --coverage-build "$scratch/coverage" \
+      --minimize-timeout 300 > "$out.log" 2>&1 || status=$?
+    [ "$status" -eq 0 ] || { tail -n 30 "$out.log" >&2; die "vcon-fuzz-night --engine $engine exited $status"; }
+    # afl-fuzz starts its targets in sessions of their own; none may outlive
+    # the run (a persistent-mode target stopped between runs once did).
+    local left
+    left=$(pgrep -af "$scratch/(afl|libfuzzer)/" || true)
+    [ -z "$left" ] || die "--engine $engine: processes outlived the run: $left"
+    [ -s "$out/report.md" ] || die "--engine $engine: no report.md"
+  }
   out_afl="$scratch/out-afl"
-  rm -rf "$out_afl"
-  say "running vcon-fuzz-night --engine afl for 40 s on the uart target"
-  status=0
-  # Slices of 12 s: each instance is resumed at least once, and afl-fuzz
-  # renames what it found before to crashes.<date>/ and hangs.<date>/.
-  "$night" --engine afl --seconds 40 --slice-minutes 0.2 --jobs "$jobs" --seed 1 \
-    --status-interval 15 \
-    --targets uart --out "$out_afl" --corpus "$corpus" --afl-build "$scratch/afl" \
-    --libfuzzer-build "$scratch/libfuzzer" --coverage-build "$scratch/coverage" \
-    --minimize-timeout 300 > "$scratch/afl-night.log" 2>&1 || status=$?
-  [ "$status" -eq 0 ] || { tail -n 30 "$scratch/afl-night.log" >&2; die "vcon-fuzz-night --engine afl exited $status"; }
-  # afl-fuzz starts its targets in sessions of their own; none may outlive
-  # the run (a persistent-mode target stopped between runs once did).
-  left=$(pgrep -af "$scratch/afl/" || true)
-  [ -z "$left" ] || die "AFL++: processes outlived the run: $left"
-  [ -s "$out_afl/report.md" ] || die "AFL++: no report.md"
+  night_uart afl 1 "$out_afl"
   [ -s "$out_afl/coverage/html/index.html" ] || die "AFL++: no coverage HTML"
   python3 - "$out_afl/summary.json" "$out_afl/report.md" "$out_afl/targets/uart/afl" <<'EOF' || die "AFL++: the run is not reported as expected (see $out_afl/report.md)"
 import json, os, sys
@@ -284,6 +290,50 @@ assert planted[0]["minimized_trace"] and planted[0]["reproduced"] is True, plant
 assert "uart: 4 seed(s) crash or hang the AFL++ build" in report, "crashing seeds not reported"
 print("test_fuzz_night: AFL++: %d execs, corpus %d -> %d, the planted crash from %d input(s)"
       % (uart["execs"], uart["corpus_before"], uart["corpus_after"], planted[0]["inputs"]))
+EOF
+
+  # ---- 4b. both engines, taking turns ----------------------------------------
+  # The uart target's slices alternate between the two builds, and each
+  # engine starts from what the other found: afl-fuzz imports libFuzzer's
+  # corpus through the hub (queue entries named sync:hub), libFuzzer reads
+  # the AFL++ queues (from-afl/). The planted crash, found by either or
+  # both, is still one crash.
+  out_both="$scratch/out-both"
+  night_uart both 3 "$out_both"
+  python3 - "$out_both" <<'EOF' || die "--engine both: the run is not reported as expected (see $out_both/report.md)"
+import glob, json, os, re, sys
+out = sys.argv[1]
+summary = json.load(open(os.path.join(out, "summary.json")))
+report = open(os.path.join(out, "report.md")).read()
+uart = next(t for t in summary["targets"] if t["name"] == "uart")
+assert summary["engine"] == "both", summary["engine"]
+for engine in ("libfuzzer", "afl"):
+    assert uart["slices_by_engine"][engine] >= 1, uart
+    assert uart["execs_by_engine"][engine] > 1000, uart
+assert uart["execs"] == sum(uart["execs_by_engine"].values()), uart
+assert uart["afl_edges_found"] > 0 and uart["engine_coverage"] > 0, uart
+assert "| engine | libFuzzer and AFL++, taking turns |" in report
+tdir = os.path.join(out, "targets", "uart")
+# AFL++ took libFuzzer's corpus in through the hub ...
+imported = [n for q in glob.glob(os.path.join(tdir, "afl", "s*", "queue"))
+            for n in os.listdir(q) if "sync:hub" in n]
+assert imported, "no AFL++ instance imported an input from the hub"
+# ... and a libFuzzer slice after an AFL++ one read the AFL++ queues.
+read = []
+for log in sorted(glob.glob(os.path.join(tdir, "logs", "slice-*.log"))):
+    m = re.search(r"INFO:\s+(\d+) files found in \S*/from-afl", open(log, errors="replace").read())
+    if m:
+        read.append(int(m.group(1)))
+assert any(n > 0 for n in read), "no libFuzzer slice read AFL++'s finds: %s" % read
+planted = [c for c in summary["crashes"]
+           if c["site"].startswith("planted_crash tools/fuzz_report/planted_crash.c:")]
+assert len(planted) == 1, "expected the planted crash exactly once, got %s" % (
+    [c["site"] for c in summary["crashes"]])
+assert planted[0]["reproduced"] is True, planted[0]
+print("test_fuzz_night: both engines: %s execs, %s slices; AFL++ imported %d inputs, libFuzzer "
+      "read %d of AFL++'s; the planted crash once, from %d input(s)"
+      % (uart["execs_by_engine"], uart["slices_by_engine"], len(imported), max(read),
+         planted[0]["inputs"]))
 EOF
 else
   say "SKIP the AFL++ run: afl-clang-fast or afl-fuzz not installed (ci/install-deps installs afl++)"
