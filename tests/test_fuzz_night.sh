@@ -240,15 +240,15 @@ if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2
   build afl "$scratch/afl" "fuzz_uart fuzz_uart_cmplog" \
     "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write,--wrap=vcon_uart_get_state" \
     "-DCMAKE_C_STANDARD_LIBRARIES=$aflplanted/libplanted_crash.a"
-  night_uart() { # engine, seed, output folder: 40 s on the uart target
-    local engine=$1 seed=$2 out=$3 status=0
+  night_uart() { # engine, seed, output folder, AFL++ build: 40 s on the uart target
+    local engine=$1 seed=$2 out=$3 afl_build=$4 status=0
     rm -rf "$out"
     say "running vcon-fuzz-night --engine $engine for 40 s on the uart target"
     # Slices of 12 s: each AFL++ instance is resumed at least once, and
     # afl-fuzz renames what it found before to crashes.<date>/ and hangs.<date>/.
     "$night" --engine "$engine" --seconds 40 --slice-minutes 0.2 --jobs "$jobs" --seed "$seed" \
       --status-interval 15 \
-      --targets uart --out "$out" --corpus "$corpus" --afl-build "$scratch/afl" \
+      --targets uart --out "$out" --corpus "$corpus" --afl-build "$afl_build" \
       --libfuzzer-build "$scratch/libfuzzer" --coverage-build "$scratch/coverage" \
       --minimize-timeout 300 > "$out.log" 2>&1 || status=$?
     [ "$status" -eq 0 ] || { tail -n 30 "$out.log" >&2; die "vcon-fuzz-night --engine $engine exited $status"; }
@@ -260,7 +260,7 @@ if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2
     [ -s "$out/report.md" ] || die "--engine $engine: no report.md"
   }
   out_afl="$scratch/out-afl"
-  night_uart afl 1 "$out_afl"
+  night_uart afl 1 "$out_afl" "$scratch/afl"
   [ -s "$out_afl/coverage/html/index.html" ] || die "AFL++: no coverage HTML"
   python3 - "$out_afl/summary.json" "$out_afl/report.md" "$out_afl/targets/uart/afl" <<'EOF' || die "AFL++: the run is not reported as expected (see $out_afl/report.md)"
 import json, os, sys
@@ -297,9 +297,10 @@ EOF
   # engine starts from what the other found: afl-fuzz imports libFuzzer's
   # corpus through the hub (queue entries named sync:hub), libFuzzer reads
   # the AFL++ queues (from-afl/). The planted crash, found by either or
-  # both, is still one crash.
+  # both, is still one crash. (tests/test_fuzz_night_share.py tests how
+  # the finds are passed on, inputs that crash one build included.)
   out_both="$scratch/out-both"
-  night_uart both 3 "$out_both"
+  night_uart both 3 "$out_both" "$scratch/afl"
   python3 - "$out_both" <<'EOF' || die "--engine both: the run is not reported as expected (see $out_both/report.md)"
 import glob, json, os, re, sys
 out = sys.argv[1]
