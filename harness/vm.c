@@ -218,6 +218,14 @@ size_t vcon_vm_dirty_pages(const struct vcon_vm *vm)
     return n;
 }
 
+bool vcon_vm_page_dirty(const struct vcon_vm *vm, uint64_t gpa)
+{
+    if (gpa >= vm->ram_size)
+        return false;
+    const uint64_t page = gpa / VCON_VM_PAGE_SIZE;
+    return (vm->dirty[page / 64] >> (page % 64) & 1u) != 0;
+}
+
 void vcon_vm_clear_dirty(struct vcon_vm *vm)
 {
     for (size_t w = 0; w < vm->dirty_words; w++) {

@@ -134,8 +134,16 @@ static void clear_dirty_zeroes_exactly_the_pages_written(void **state)
     /* Refused writes mark nothing. */
     assert_int_not_equal(vcon_vm_guest_write(vm, 10 * VCON_VM_PAGE_SIZE + 99, page, 2), 0);
     assert_int_equal(vcon_vm_dirty_pages(vm), 4);
+    static const uint64_t written[] = {0, 1, 5, 10};
+    for (uint64_t p = 0, w = 0; p <= 11; p++) {
+        const bool expect = w < 4 && written[w] == p;
+        assert_int_equal(vcon_vm_page_dirty(vm, p * VCON_VM_PAGE_SIZE + 50), expect);
+        w += expect;
+    }
     vcon_vm_clear_dirty(vm);
     assert_int_equal(vcon_vm_dirty_pages(vm), 0);
+    for (uint64_t p = 0; p <= 11; p++)
+        assert_false(vcon_vm_page_dirty(vm, p * VCON_VM_PAGE_SIZE));
     for (uint64_t gpa = 0; gpa < 10 * VCON_VM_PAGE_SIZE + 100; gpa++) {
         assert_int_equal(vcon_vm_guest_read(vm, gpa, &byte, 1), 0);
         assert_int_equal(byte, 0);

@@ -39,6 +39,9 @@ int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len);
 #define VCON_VM_PAGE_SIZE 4096u
 size_t vcon_vm_dirty_pages(const struct vcon_vm *vm);
 void vcon_vm_clear_dirty(struct vcon_vm *vm);
+/* Whether the page holding gpa was written since the last clear (false
+ * outside RAM): a page that was not holds zeros. */
+bool vcon_vm_page_dirty(const struct vcon_vm *vm, uint64_t gpa);
 /* Start a new run on the same VM: the clock back to 0 (with the timer
  * arming order), interrupt raise counts, the MSI record, the unmapped-access
  * count and the log (count and last line) cleared. Line levels stay as the
