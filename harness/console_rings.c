@@ -226,40 +226,84 @@ static bool check_used_element(const struct vcon_console_rings *r, const struct 
     return true;
 }
 
-/* The engine's own ring updates: a used element (8 bytes at an element
- * slot), used->flags, used->idx or avail_event (2 bytes each). Sets *ring
- * when the write is one of them. Queues' used rings may overlap (the guest
- * puts them where it likes): an element is good if it is good for one of
- * the queues whose slot it fills, and the first failure is reported when
- * it is good for none. */
-static bool ring_update(const struct vcon_console_rings *r, uint64_t gpa, const uint8_t *bytes,
-                        size_t len, bool *ring, struct vcon_invariant_failure *why)
+/* What a device write is to the used rings: none of their updates, a good
+ * one, or a bad one (`why` says which check it failed). */
+enum ring_update_kind { NOT_A_RING_UPDATE, GOOD_RING_UPDATE, BAD_RING_UPDATE };
+
+/* A 2-byte write on one of the used ring's fields, as the engine writes
+ * them (emu/virtq.c): used->idx one past the elements published so far
+ * (the engine counts the element after writing the index), used->flags 0
+ * or NO_NOTIFY without EVENT_IDX, avail_event the next avail index with
+ * it. */
+static bool check_used_field(const struct vcon_virtq *vq, uint64_t off, uint16_t value,
+                             struct vcon_invariant_failure *why)
 {
-    bool element = false, good = false;
+    const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
+    if (off == 2)
+        REQUIRE(value == (uint16_t)(vq->used_idx + 1u),
+                "console used ring: used->idx counts the elements pushed",
+                "used->idx %u written, %u elements pushed before", (unsigned)value,
+                (unsigned)vq->used_idx);
+    else if (off == 0)
+        REQUIRE(!vq->event_idx && value <= VCON_VIRTQ_USED_F_NO_NOTIFY,
+                "console used ring: used->flags is 0 or NO_NOTIFY, without EVENT_IDX",
+                "used->flags 0x%x written, EVENT_IDX %s", (unsigned)value,
+                vq->event_idx ? "negotiated" : "not negotiated");
+    else if (off == elems_end)
+        REQUIRE(vq->event_idx && value == vq->last_avail,
+                "console used ring: avail_event is the next avail index, with EVENT_IDX",
+                "avail_event %u written, next avail index %u, EVENT_IDX %s", (unsigned)value,
+                (unsigned)vq->last_avail, vq->event_idx ? "negotiated" : "not negotiated");
+    return true;
+}
+
+/* The engine's own ring updates: a used element (8 bytes, only ever at the
+ * slot of the next used index), used->flags, used->idx or avail_event (2
+ * bytes each). Queues' used rings may overlap (the guest puts them where
+ * it likes): an update is good if it is good for one of the queues whose
+ * ring it lands on, and the first failure is reported when it is good for
+ * none. */
+static enum ring_update_kind ring_update(const struct vcon_console_rings *r, uint64_t gpa,
+                                         const uint8_t *bytes, size_t len,
+                                         struct vcon_invariant_failure *why)
+{
+    bool candidate = false;
     struct vcon_invariant_failure first = {0};
-    *ring = false;
-    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL && !good; q++) {
+    if (len != 8 && len != 2)
+        return NOT_A_RING_UPDATE;
+    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
         const struct vcon_virtq *vq = ready_queue(r, q);
         if (vq == NULL || gpa < vq->used_gpa)
             continue;
         const uint64_t off = gpa - vq->used_gpa;
         const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
+        struct vcon_invariant_failure this_one;
+        bool good;
         if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0) {
-            struct vcon_invariant_failure this_one;
-            good = check_used_element(r, vq, bytes, &this_one);
-            if (!good && !element)
-                first = this_one;
-            element = true;
+            const uint64_t next_slot = vq->used_idx & (vq->size - 1u);
+            if (off == 4 + 8 * next_slot)
+                good = check_used_element(r, vq, bytes, &this_one);
+            else
+                good = vcon_invariant_broken(
+                    &this_one, INVARIANT_SOURCE,
+                    "console used ring: an element goes to the slot of the next used index",
+                    "queue %u: element written at slot %llu, next slot %llu", q,
+                    (unsigned long long)((off - 4) / 8), (unsigned long long)next_slot);
         } else if (len == 2 && (off == 0 || off == 2 || off == elems_end)) {
-            *ring = true;
+            good = check_used_field(vq, off, le16(bytes), &this_one);
+        } else {
+            continue;
         }
+        if (good)
+            return GOOD_RING_UPDATE;
+        if (!candidate)
+            first = this_one;
+        candidate = true;
     }
-    if (!element)
-        return true;
-    *ring = true;
-    if (!good)
-        *why = first;
-    return good;
+    if (!candidate)
+        return NOT_A_RING_UPDATE;
+    *why = first;
+    return BAD_RING_UPDATE;
 }
 
 /* A device write landing on a descriptor table or an indirect table
@@ -304,11 +348,10 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
                                      const uint8_t *bytes, size_t len,
                                      struct vcon_invariant_failure *why)
 {
-    bool ring;
     if (r->selfmod)
         return true;
-    const bool good_element = ring_update(r, gpa, bytes, len, &ring, why);
-    if (good_element && ring) {
+    const enum ring_update_kind kind = ring_update(r, gpa, bytes, len, why);
+    if (kind == GOOD_RING_UPDATE) {
         /* The guest may have put this used ring over another queue's
          * table: the engine's own update then rewrites descriptors the
          * device walks next (found by AFL++: a used element turned a
@@ -318,12 +361,12 @@ bool vcon_console_rings_device_write(struct vcon_console_rings *r, uint64_t gpa,
             note_selfmod(r, gpa, len);
         return true;
     }
-    /* Data: it must go to a buffer the guest made device-writable. Eight
-     * bytes on an element slot that no queue would have written are data
-     * too when the guest posted a buffer there; otherwise they are a bad
-     * element, and `why` says which check it failed. */
+    /* Data: it must go to a buffer the guest made device-writable. A
+     * write shaped like a ring update that no queue would have made is
+     * data too when the guest posted a buffer there; otherwise it is a
+     * bad update, and `why` says which check it failed. */
     const bool in_buffer = in_writable_buffer(r, gpa, len);
-    if (!in_buffer && !good_element)
+    if (!in_buffer && kind == BAD_RING_UPDATE)
         return false;
     REQUIRE(in_buffer,
             "console seam: the device writes only used rings and buffers the guest made "

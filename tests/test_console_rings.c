@@ -28,6 +28,10 @@
 #define CONFIG "--ram-hole 0x80100,0x80 --console-queue-size 16 -s 3,virtio-console,@stdio:p0"
 #define SEAM_NAME "console seam: the device writes only used rings and buffers the guest made device-writable"
 #define HEAD_NAME "console used ring: the element names a head of the queue"
+#define SLOT_NAME "console used ring: an element goes to the slot of the next used index"
+#define IDX_NAME "console used ring: used->idx counts the elements pushed"
+#define FLAGS_NAME "console used ring: used->flags is 0 or NO_NOTIFY, without EVENT_IDX"
+#define AVAIL_EVENT_NAME "console used ring: avail_event is the next avail index, with EVENT_IDX"
 
 struct fx {
     struct vcon_rig *rig;
@@ -92,6 +96,13 @@ static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Queue 0 at page 0x10 (its used ring at 0x11000), checks from here on. */
+static void one_queue_at_page_0x10(struct fx *f)
+{
+    queue_at_page(f, 0, 0x10);
+    vcon_console_rings_step(&f->rings);
+}
+
 static void write_desc_next(struct fx *f, uint64_t table, unsigned index, uint64_t addr,
                             uint32_t len, uint16_t flags, uint16_t next)
 {
@@ -154,42 +165,111 @@ static void data_goes_only_to_writable_buffers(void **state)
     expect_broken(f, 0x30000, data8, sizeof(data8), SEAM_NAME);
 }
 
+/* The device writes `value`, `size` bytes little-endian, at `gpa`: the
+ * check holds, or with `broken` it reports that invariant. (A used element
+ * is head | used length << 32.) */
+static void expect_write_of(struct fx *f, uint64_t gpa, uint64_t value, unsigned size,
+                         const char *broken)
+{
+    uint8_t bytes[8];
+    put_le(bytes, value, size);
+    if (broken == NULL)
+        expect_held(f, gpa, bytes, size);
+    else
+        expect_broken(f, gpa, bytes, size, broken);
+}
+
 static void a_used_element_naming_no_head_is_reported(void **state)
 {
     struct fx *f = *state;
-    uint8_t elem[8];
+    one_queue_at_page_0x10(f);
+    expect_write_of(f, 0x11000 + 4, 3, 8, NULL);
+    expect_write_of(f, 0x11000 + 4, 16, 8, HEAD_NAME);
+}
+
+/* Stands in for the engine having published `count` used elements on
+ * queue `q`: the checks read the queue's used index, and this test drives
+ * the checks, not the engine. */
+static void pretend_published(struct fx *f, unsigned q, uint16_t count)
+{
+    struct vcon_virtio_pci *transport = vcon_console_transport(vcon_rig_console(f->rig, 0));
+    struct vcon_virtq *vq = (struct vcon_virtq *)vcon_virtio_pci_queue(transport, q);
+    vq->used_idx = count;
+}
+
+/* The engine writes an element only at the slot of its next used index:
+ * an element anywhere else is out of place, however good it looks. */
+static void a_used_element_only_goes_to_the_next_slot(void **state)
+{
+    struct fx *f = *state;
+    one_queue_at_page_0x10(f);
+    expect_write_of(f, 0x11000 + 4 + 8 * 5, 3, 8, SLOT_NAME);
+    pretend_published(f, 0, 5);
+    expect_write_of(f, 0x11000 + 4 + 8 * 5, 3, 8, NULL);
+    expect_write_of(f, 0x11000 + 4, 3, 8, SLOT_NAME);
+    /* The index wraps at 2^16, the slot at the queue size. */
+    pretend_published(f, 0, 0xFFFF);
+    expect_write_of(f, 0x11000 + 4 + 8 * 15, 3, 8, NULL);
+}
+
+/* used->idx is written one past the elements published before it; flags
+ * and avail_event only as the negotiated features have them. */
+static void the_used_rings_fields_hold_what_the_engine_writes(void **state)
+{
+    struct fx *f = *state;
+    one_queue_at_page_0x10(f);
+    expect_write_of(f, 0x11000 + 2, 1, 2, NULL);
+    expect_write_of(f, 0x11000 + 2, 2, 2, IDX_NAME);
+    pretend_published(f, 0, 0xFFFF);
+    expect_write_of(f, 0x11000 + 2, 0, 2, NULL);
+    expect_write_of(f, 0x11000, VCON_VIRTQ_USED_F_NO_NOTIFY, 2, NULL);
+    expect_write_of(f, 0x11000, 2, 2, FLAGS_NAME);
+    /* Without EVENT_IDX the engine never writes avail_event (after the
+     * 16 elements of a queue of 16). */
+    expect_write_of(f, 0x11000 + 4 + 8 * 16, 0, 2, AVAIL_EVENT_NAME);
+}
+
+/* With EVENT_IDX: avail_event is the next avail index, flags never. */
+static void with_event_idx_the_device_writes_avail_event(void **state)
+{
+    struct fx *f = *state;
+    bar0_write(f, VCON_VIRTIO_PCI_GUEST_FEATURES, 4, 1u << VCON_VIRTIO_F_RING_EVENT_IDX);
+    one_queue_at_page_0x10(f);
+    expect_write_of(f, 0x11000 + 4 + 8 * 16, 0, 2, NULL);
+    expect_write_of(f, 0x11000 + 4 + 8 * 16, 7, 2, AVAIL_EVENT_NAME);
+    expect_write_of(f, 0x11000, 0, 2, FLAGS_NAME);
+}
+
+/* Two bytes of data on a used ring's field are data when the guest made
+ * that memory device-writable, whatever their value. */
+static void data_on_a_used_rings_field_in_a_buffer_is_data(void **state)
+{
+    struct fx *f = *state;
     queue_at_page(f, 0, 0x10);
+    write_desc(f, 0x10000, 0, 0x11000, 8, VCON_VIRTQ_DESC_F_WRITE); /* its own used ring */
     vcon_console_rings_step(&f->rings);
-    put_le(elem, 3, 4);
-    put_le(elem + 4, 0, 4);
-    expect_held(f, 0x11000 + 4, elem, sizeof(elem));
-    put_le(elem, 16, 4);
-    expect_broken(f, 0x11000 + 4 + 8, elem, sizeof(elem), HEAD_NAME);
+    expect_write_of(f, 0x11000 + 2, 0x4142, 2, NULL);
+    expect_write_of(f, 0x11000, 0x4142, 2, NULL);
 }
 
 /* What AFL++ found: queue 1's table at page 0x11 is queue 0's used ring.
- * A used element of queue 0 rewrites queue 1's descriptor 1, whose address
+ * A used element of queue 0 rewrites queue 1's descriptor 0, whose length
  * becomes 0; the device then follows that descriptor. */
 static void a_used_element_over_another_queues_table_stops_the_checks(void **state)
 {
     struct fx *f = *state;
-    uint8_t elem[8];
     queue_at_page(f, 0, 0x10);
     queue_at_page(f, 1, 0x11);
     write_desc(f, 0x10000, 0, 0x20000, 64, VCON_VIRTQ_DESC_F_WRITE);
-    write_desc(f, 0x11000, 1, 0x40000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    write_desc(f, 0x11000, 0, 0x40000, 64, VCON_VIRTQ_DESC_F_WRITE);
     vcon_console_rings_step(&f->rings);
     expect_held(f, 0x40000, data8, sizeof(data8));
-    /* Used element 1 of queue 0: bytes 0x1100c-0x11013, the low half of
-     * descriptor 1's address among them. */
-    put_le(elem, 0, 4);
-    put_le(elem + 4, 0, 4);
-    expect_held(f, 0x11000 + 4 + 8, elem, sizeof(elem));
-    expect_held(f, 0, data8, sizeof(data8));
-    /* The next step judges from memory as it is now: 0 is writable (the
-     * descriptor says so), 0x40000 no longer is. */
-    vcon_console_rings_step(&f->rings);
-    expect_held(f, 0, data8, sizeof(data8));
+    /* Used element 0 of queue 0: bytes 0x11004-0x1100b, the high half of
+     * descriptor 0's address and its length. */
+    expect_write_of(f, 0x11000 + 4, 0, 8, NULL);
+    expect_held(f, 0x50000, data8, sizeof(data8));
+    /* The next step judges from memory as it is now: 0x40000 is no longer
+     * writable (its descriptor's length is 0). */
     vcon_console_rings_step(&f->rings);
     expect_broken(f, 0x40000, data8, sizeof(data8), SEAM_NAME);
 }
@@ -199,14 +279,11 @@ static void a_used_element_over_another_queues_table_stops_the_checks(void **sta
 static void a_used_element_on_its_own_ring_keeps_the_checks(void **state)
 {
     struct fx *f = *state;
-    uint8_t elem[8];
     queue_at_page(f, 0, 0x10);
     write_desc(f, 0x10000, 0, 0x20000, 64, VCON_VIRTQ_DESC_F_WRITE);
     vcon_console_rings_step(&f->rings);
-    put_le(elem, 0, 4);
-    put_le(elem + 4, 8, 4);
     expect_held(f, 0x20000, data8, sizeof(data8));
-    expect_held(f, 0x11000 + 4, elem, sizeof(elem));
+    expect_write_of(f, 0x11000 + 4, (uint64_t)8 << 32, 8, NULL); /* head 0, length 8 */
     expect_broken(f, 0x30000, data8, sizeof(data8), SEAM_NAME);
 }
 
@@ -218,13 +295,13 @@ static void data_in_a_buffer_over_a_used_ring_is_data(void **state)
     struct fx *f = *state;
     queue_at_page(f, 0, 0x10);
     queue_at_page(f, 1, 0x12); /* used ring at page 0x13 */
-    write_desc(f, 0x10000, 0, 0x13000, 64, VCON_VIRTQ_DESC_F_WRITE);
+    write_desc(f, 0x10000, 0, 0x13040, 64, VCON_VIRTQ_DESC_F_WRITE);
     vcon_console_rings_step(&f->rings);
-    expect_held(f, 0x13000 + 4, data8, sizeof(data8));
-    /* Outside that buffer, the same bytes on queue 1's element slot are
-     * a used element naming no head. */
+    expect_held(f, 0x13000 + 4 + 8 * 8, data8, sizeof(data8));
+    /* Outside that buffer, the same bytes on queue 1's next element slot
+     * are a used element naming no head. */
     vcon_console_rings_step(&f->rings);
-    expect_broken(f, 0x13000 + 4 + 8 * 8, data8, sizeof(data8), HEAD_NAME);
+    expect_broken(f, 0x13000 + 4, data8, sizeof(data8), HEAD_NAME);
 }
 
 /* Data landing on an avail ring changes what the device pops next, not
@@ -307,6 +384,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(data_goes_only_to_writable_buffers, setup, teardown),
         cmocka_unit_test_setup_teardown(a_used_element_naming_no_head_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_used_element_only_goes_to_the_next_slot, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_used_rings_fields_hold_what_the_engine_writes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(with_event_idx_the_device_writes_avail_event, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(data_on_a_used_rings_field_in_a_buffer_is_data, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_used_element_over_another_queues_table_stops_the_checks,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_used_element_on_its_own_ring_keeps_the_checks, setup,
