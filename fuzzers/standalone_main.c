@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "vcon/trace.h"
 
 struct file_list {
     char **path;
@@ -140,24 +141,12 @@ static uint8_t *read_file(const char *path, size_t *size)
 static const char *running_path;
 static unsigned timeout_s;
 
-static void write_all(const char *text)
-{
-    size_t len = strlen(text);
-    while (len > 0) {
-        const ssize_t n = write(STDERR_FILENO, text, len);
-        if (n <= 0)
-            return;
-        text += n;
-        len -= (size_t)n;
-    }
-}
-
 static void on_timeout(int sig)
 {
     (void)sig;
-    write_all("vcon-fuzz: timeout: ");
-    write_all(running_path ? running_path : "(no input)");
-    write_all(" ran longer than --timeout\n");
+    vcon_crash_message("vcon-fuzz: timeout: ");
+    vcon_crash_message(running_path ? running_path : "(no input)");
+    vcon_crash_message(" ran longer than --timeout\n");
     abort();
 }
 

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "trace_internal.h"
 
@@ -96,4 +98,16 @@ void trace_crash_forget(struct vcon_trace_writer *w)
 {
     struct vcon_trace_writer *expected = w;
     atomic_compare_exchange_strong(&crash_writer, &expected, NULL);
+}
+
+void vcon_crash_message(const char *text)
+{
+    size_t len = strlen(text);
+    while (len > 0) {
+        const ssize_t n = write(STDERR_FILENO, text, len);
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
 }

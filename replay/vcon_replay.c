@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vcon/replayer.h"
+#include "vcon/trace.h"
 
 #define EXIT_USAGE 2
 
@@ -55,27 +56,15 @@ struct args {
     bool quiet;
 };
 
-static void write_all(int fd, const char *text)
-{
-    size_t len = strlen(text);
-    while (len > 0) {
-        const ssize_t n = write(fd, text, len);
-        if (n <= 0)
-            return;
-        text += n;
-        len -= (size_t)n;
-    }
-}
-
 /* Runs after the sanitizer's report: names the event being replayed. Only
  * write(2), as the process may be in a signal handler. */
 static void on_death(void)
 {
     if (running == NULL)
         return;
-    write_all(STDERR_FILENO, "vcon-replay: the device crashed; last event taken from the trace:\n  ");
-    write_all(STDERR_FILENO, vcon_replay_last_event(running));
-    write_all(STDERR_FILENO, "\n");
+    vcon_crash_message("vcon-replay: the device crashed; last event taken from the trace:\n  ");
+    vcon_crash_message(vcon_replay_last_event(running));
+    vcon_crash_message("\n");
 }
 
 static int parse_mode(const char *text, enum vcon_replay_mode *mode)

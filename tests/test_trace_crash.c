@@ -454,6 +454,34 @@ static void sanitizer_death_callback_flushes_every_appended_event(void **state)
 #endif
 }
 
+/* vcon_crash_message writes the whole text to standard error, as the
+ * fuzz runner's timeout handler and vcon-replay's death callback need. */
+static void crash_message_reaches_stderr_whole(void **state)
+{
+    (void)state;
+    char text[3000], got[sizeof(text)];
+    int p[2], saved;
+    for (size_t i = 0; i < sizeof(text) - 1; i++)
+        text[i] = (char)('a' + i % 26);
+    text[sizeof(text) - 1] = '\0';
+    assert_int_equal(pipe(p), 0);
+    saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+    vcon_crash_message(text);
+    vcon_crash_message("");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(p[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof(got) && (r = read(p[0], got + n, sizeof(got) - n)) > 0)
+        n += (size_t)r;
+    close(p[0]);
+    assert_int_equal(n, sizeof(text) - 1);
+    assert_memory_equal(got, text, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +491,7 @@ int main(void)
         cmocka_unit_test(abort_flushes_every_appended_event),
         cmocka_unit_test(without_crash_flush_only_flushed_events_survive),
         cmocka_unit_test(sanitizer_death_callback_flushes_every_appended_event),
+        cmocka_unit_test(crash_message_reaches_stderr_whole),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

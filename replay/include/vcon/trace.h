@@ -300,6 +300,10 @@ const char *vcon_trace_writer_error(const struct vcon_trace_writer *w);
 int vcon_trace_install_crash_flush(struct vcon_trace_writer *w);
 /* Unregisters the writer and restores the previous signal actions. */
 void vcon_trace_uninstall_crash_flush(void);
+/* Writes a NUL-terminated message to standard error with write(2) only,
+ * as a fatal-signal handler or a sanitizer death callback may (no stdio,
+ * no allocation); best effort, a failed write ends it. */
+void vcon_crash_message(const char *text);
 
 /* ---- reader ----------------------------------------------------------- */
 
