@@ -38,8 +38,8 @@ static bool guest_read(const struct vcon_console_rings *r, uint64_t gpa, void *b
 /* A queue the device can be using, or NULL. */
 static const struct vcon_virtq *ready_queue(const struct vcon_console_rings *r, unsigned index)
 {
-    const struct vcon_virtq *vq = vcon_virtio_pci_queue(r->transport, index);
-    return vq != NULL && vcon_virtq_ready(vq) ? vq : NULL;
+    const struct vcon_virtq *vq = r->queue[index];
+    return vcon_virtq_ready(vq) ? vq : NULL;
 }
 
 static struct vcon_console_desc decode_desc(const uint8_t *b)
@@ -64,6 +64,10 @@ void vcon_console_rings_init(struct vcon_console_rings *r, struct vcon_vm *vm,
 {
     r->vm = vm;
     r->transport = transport;
+    r->nr_queues = 0;
+    while (r->nr_queues < VCON_VIRTIO_PCI_MAX_QUEUES &&
+           (r->queue[r->nr_queues] = vcon_virtio_pci_queue(transport, r->nr_queues)) != NULL)
+        r->nr_queues++;
     vcon_console_rings_step(r);
 }
 
@@ -166,7 +170,7 @@ static void compute_regions(struct vcon_console_rings *r)
 {
     r->nr_writable = r->nr_tables = 0;
     r->regions_overflow = false;
-    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+    for (unsigned q = 0; q < r->nr_queues; q++) {
         const struct vcon_virtq *vq = ready_queue(r, q);
         if (vq != NULL)
             add_queue_regions(r, vq);
@@ -268,42 +272,39 @@ static enum ring_update_kind ring_update(const struct vcon_console_rings *r, uin
                                          struct vcon_invariant_failure *why)
 {
     bool candidate = false;
-    struct vcon_invariant_failure first = {0};
     if (len != 8 && len != 2)
         return NOT_A_RING_UPDATE;
-    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+    for (unsigned q = 0; q < r->nr_queues; q++) {
         const struct vcon_virtq *vq = ready_queue(r, q);
         if (vq == NULL || gpa < vq->used_gpa)
             continue;
         const uint64_t off = gpa - vq->used_gpa;
         const uint64_t elems_end = 4u + 8u * (uint64_t)vq->size;
-        struct vcon_invariant_failure this_one;
+        /* The first failure goes to `why`, later ones nowhere (a failure
+         * is 200 bytes: this runs on every device write). */
+        struct vcon_invariant_failure later;
+        struct vcon_invariant_failure *const this_one = candidate ? &later : why;
         bool good;
         if (len == 8 && off >= 4 && off < elems_end && (off - 4) % 8 == 0) {
             const uint64_t next_slot = vq->used_idx & (vq->size - 1u);
             if (off == 4 + 8 * next_slot)
-                good = check_used_element(r, vq, bytes, &this_one);
+                good = check_used_element(r, vq, bytes, this_one);
             else
                 good = vcon_invariant_broken(
-                    &this_one, INVARIANT_SOURCE,
+                    this_one, INVARIANT_SOURCE,
                     "console used ring: an element goes to the slot of the next used index",
                     "queue %u: element written at slot %llu, next slot %llu", q,
                     (unsigned long long)((off - 4) / 8), (unsigned long long)next_slot);
         } else if (len == 2 && (off == 0 || off == 2 || off == elems_end)) {
-            good = check_used_field(vq, off, le16(bytes), &this_one);
+            good = check_used_field(vq, off, le16(bytes), this_one);
         } else {
             continue;
         }
         if (good)
             return GOOD_RING_UPDATE;
-        if (!candidate)
-            first = this_one;
         candidate = true;
     }
-    if (!candidate)
-        return NOT_A_RING_UPDATE;
-    *why = first;
-    return BAD_RING_UPDATE;
+    return candidate ? BAD_RING_UPDATE : NOT_A_RING_UPDATE;
 }
 
 /* A device write landing on a descriptor table or an indirect table
@@ -324,7 +325,7 @@ static void note_selfmod(struct vcon_console_rings *r, uint64_t gpa, size_t len)
  * a descriptor table, or anywhere once a queue can have indirect tables. */
 static bool may_hit_a_table(const struct vcon_console_rings *r, uint64_t gpa, size_t len)
 {
-    for (unsigned q = 0; vcon_virtio_pci_queue(r->transport, q) != NULL; q++) {
+    for (unsigned q = 0; q < r->nr_queues; q++) {
         const struct vcon_virtq *vq = ready_queue(r, q);
         if (vq != NULL &&
             (vq->indirect || overlaps(gpa, len, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size)))

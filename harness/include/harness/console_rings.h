@@ -31,6 +31,10 @@ struct vcon_console_region {
 struct vcon_console_rings {
     struct vcon_vm *vm; /* guest RAM as the guest wrote it */
     struct vcon_virtio_pci *transport;
+    /* Its queues, ready or not (they live as long as the transport): the
+     * checks look at each of them on every device write. */
+    const struct vcon_virtq *queue[VCON_VIRTIO_PCI_MAX_QUEUES];
+    unsigned nr_queues;
     /* Per step: a device write hit a table; the regions below are
      * computed (at the step's first need) and complete. */
     bool selfmod;
