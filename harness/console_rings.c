@@ -143,9 +143,9 @@ static void add_desc_regions(struct vcon_console_rings *r, const struct vcon_vir
 
 static void add_queue_regions(struct vcon_console_rings *r, const struct vcon_virtq *vq)
 {
-    uint8_t table[DESC_BYTES * VCON_VIRTQ_MAX_SIZE];
     add_region(r, r->tables, &r->nr_tables, vq->desc_gpa, DESC_BYTES * (uint64_t)vq->size, false);
-    if (guest_read(r, vq->desc_gpa, table, DESC_BYTES * (size_t)vq->size)) {
+    const uint8_t *table = vcon_vm_guest_view(r->vm, vq->desc_gpa, DESC_BYTES * (size_t)vq->size);
+    if (table != NULL) {
         for (unsigned i = 0; i < vq->size; i++) {
             const uint8_t *b = table + DESC_BYTES * i;
             /* Most descriptors give nothing: their flags say so. */

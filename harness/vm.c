@@ -169,6 +169,11 @@ int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len)
     return 0;
 }
 
+const uint8_t *vcon_vm_guest_view(const struct vcon_vm *vm, uint64_t gpa, size_t len)
+{
+    return harness_ram_contains(vm, gpa, len) ? vm->ram + gpa : NULL;
+}
+
 static const char *level_name(enum vcon_log_level level)
 {
     switch (level) {

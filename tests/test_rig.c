@@ -165,6 +165,30 @@ static void test_ram_hole_is_no_ram_for_anyone(void **state)
     expect_refused("--ram-hole 0x1000000,16 " UART_AND_CONSOLE, "not inside guest RAM");
 }
 
+static void test_a_view_of_ram_is_ram_or_nothing(void **state)
+{
+    (void)state;
+    struct vcon_rig *rig = make("--ram-hole 0x2000,256 " UART_AND_CONSOLE);
+    struct vcon_vm *vm = vcon_rig_vm(rig);
+    const uint8_t bytes[4] = {0xDE, 0xAD, 0xBE, 0xEF};
+    assert_int_equal(vcon_vm_guest_write(vm, 0x1FFC, bytes, sizeof(bytes)), 0);
+    /* What the guest wrote, read in place, and what it writes next. */
+    const uint8_t *view = vcon_vm_guest_view(vm, 0x1FFC, sizeof(bytes));
+    assert_non_null(view);
+    assert_memory_equal(view, bytes, sizeof(bytes));
+    assert_int_equal(vcon_vm_guest_write(vm, 0x1FFD, "x", 1), 0);
+    assert_int_equal(view[1], 'x');
+    /* Any byte that is not RAM: no view, as a read would fail. */
+    assert_null(vcon_vm_guest_view(vm, 0x1FFC, 5));
+    assert_null(vcon_vm_guest_view(vm, 0x20FF, 1));
+    assert_non_null(vcon_vm_guest_view(vm, 0x2100, 16));
+    const size_t ram = vcon_vm_ram_size(vm);
+    assert_non_null(vcon_vm_guest_view(vm, ram - 16, 16));
+    assert_null(vcon_vm_guest_view(vm, ram - 16, 17));
+    assert_null(vcon_vm_guest_view(vm, UINT64_MAX - 3, 8));
+    vcon_rig_destroy(rig);
+}
+
 static void test_events_for_missing_devices_or_ports_are_refused(void **state)
 {
     (void)state;
@@ -196,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_feed_reaches_the_uart_and_the_observer_sees_it_first),
         cmocka_unit_test(test_events_for_missing_devices_or_ports_are_refused),
         cmocka_unit_test(test_ram_hole_is_no_ram_for_anyone),
+        cmocka_unit_test(test_a_view_of_ram_is_ram_or_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

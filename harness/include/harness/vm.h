@@ -30,6 +30,12 @@ int vcon_vm_set_ram_hole(struct vcon_vm *vm, uint64_t gpa, uint64_t len);
 /* The fake guest's own memory accesses (not the device's). 0 or -EFAULT. */
 int vcon_vm_guest_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t len);
 int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len);
+/* Guest RAM at [gpa, gpa + len) to read in place, or NULL when any of it
+ * is not RAM. For the checks that look at whole descriptor tables after
+ * every device write: a copy of a table costs them more than reading it.
+ * The bytes change with the next write to RAM; the pointer stays valid as
+ * long as the VM. */
+const uint8_t *vcon_vm_guest_view(const struct vcon_vm *vm, uint64_t gpa, size_t len);
 
 /* ---- reuse between runs (fuzz inputs) -------------------------------- */
 /* Every write to guest RAM, by the fake guest or by a device, marks the
