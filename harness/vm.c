@@ -157,21 +157,22 @@ int harness_ram_write(struct vcon_vm *vm, uint64_t gpa, const void *buf, size_t 
     return 0;
 }
 
+const uint8_t *vcon_vm_guest_view(const struct vcon_vm *vm, uint64_t gpa, size_t len)
+{
+    return harness_ram_contains(vm, gpa, len) ? vm->ram + gpa : NULL;
+}
+
 int vcon_vm_guest_read(struct vcon_vm *vm, uint64_t gpa, void *buf, size_t len)
 {
-    if (!harness_ram_contains(vm, gpa, len))
+    const uint8_t *ram = vcon_vm_guest_view(vm, gpa, len);
+    if (ram == NULL)
         return -EFAULT;
     if (len == 0)
         return 0;
     if (buf == NULL)
         return -EFAULT;
-    memcpy(buf, vm->ram + gpa, len);
+    memcpy(buf, ram, len);
     return 0;
-}
-
-const uint8_t *vcon_vm_guest_view(const struct vcon_vm *vm, uint64_t gpa, size_t len)
-{
-    return harness_ram_contains(vm, gpa, len) ? vm->ram + gpa : NULL;
 }
 
 static const char *level_name(enum vcon_log_level level)
