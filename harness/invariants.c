@@ -163,9 +163,12 @@ static bool console_intx(struct vcon_console *console, const struct vcon_vm *vm,
                          struct vcon_invariant_failure *why)
 {
     struct vcon_virtio_pci *t = vcon_console_transport(console);
-    uint32_t status = 0, command = 0;
-    (void)vcon_virtio_pci_config_read(t, VCON_PCI_STATUS, 2, &status);
-    (void)vcon_virtio_pci_config_read(t, VCON_PCI_COMMAND, 2, &command);
+    /* COMMAND and STATUS share a dword: one read through the device's own
+     * path (this runs after every primitive of a fuzz input). */
+    uint32_t dword = 0;
+    (void)vcon_virtio_pci_config_read(t, VCON_PCI_COMMAND, 4, &dword);
+    const uint32_t command = dword & 0xFFFFu;
+    const uint32_t status = dword >> (8u * (VCON_PCI_STATUS - VCON_PCI_COMMAND));
     const bool msix = vcon_virtio_pci_msix_enabled(t);
     const bool isr = (status & VCON_PCI_STATUS_INTERRUPT) != 0;
     const bool want = isr && !(command & VCON_PCI_COMMAND_INTX_DISABLE) && !msix;
