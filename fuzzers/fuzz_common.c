@@ -176,6 +176,21 @@ uint64_t vcon_fuzz_result(void)
     return result_hash;
 }
 
+/* The linker's bounds of the section that -fsanitize-coverage's
+ * inline-8bit-counters fill; weak, so 0 where there is no such section
+ * (the standalone runners, the AFL++ builds). libFuzzer clears these
+ * counters before each run and reads them after it, so clearing them in
+ * between is what AFL++'s __AFL_COVERAGE_DISCARD does for its map. */
+extern uint8_t __start___sancov_cntrs[] __attribute__((weak));
+extern uint8_t __stop___sancov_cntrs[] __attribute__((weak));
+
+void vcon_fuzz_discard_coverage(void)
+{
+    uint8_t *const start = __start___sancov_cntrs, *const stop = __stop___sancov_cntrs;
+    if (start != NULL && stop > start)
+        memset(start, 0, (size_t)(stop - start));
+}
+
 bool vcon_fuzz_verbose(void)
 {
     static int verbose = -1;

@@ -750,8 +750,9 @@ void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destro
     const struct vcon_rig_event prologue = {.kind = VCON_RIG_EV_RESIZE, .device = CONSOLE_DEVICE,
                                         .port = 0, .cols = 80, .rows = 25};
     (void)host_event(&prologue);
-    /* What the reset did is no result of this input. */
+    /* What the reset did is no result of this input, and no coverage of it. */
     vcon_fuzz_begin();
+    vcon_fuzz_discard_coverage();
     Z.destroy_at_end = destroy_at_end;
     Z.bar1_written = false;
     memset(Z.port_touched, 0, sizeof(Z.port_touched));
