@@ -136,9 +136,9 @@ static void console_status_changed(void *device, uint8_t old_status, uint8_t new
 static void console_queue_changed(void *device, unsigned index)
 {
     struct vcon_console *c = device;
-    for (unsigned p = 0; p < c->config.max_ports; p++)
-        if (vcon_console_tx_queue(p) == index)
-            console_port_forget_tx(c, p);
+    unsigned port;
+    if (vcon_console_queue_role(index, &port) == VCON_CONSOLE_QUEUE_TX && port < c->config.max_ports)
+        console_port_forget_tx(c, port);
 }
 
 static void console_reset(void *device)
