@@ -383,10 +383,14 @@ static void teardown(struct vcon_fuzz_rig *r)
     r->vm = NULL;
 }
 
-void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, uint64_t seed)
+void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, const uint8_t *data, size_t size)
 {
     struct vcon_recorder *rec = NULL;
-    const int rc = vcon_recorder_from_env(seed, &rec);
+    /* The input's hash is META's seed: only a recording needs it, and it
+     * is a pass over the whole input. */
+    const int rc = getenv(VCON_RECORD_ENV) != NULL
+                       ? vcon_recorder_from_env(vcon_fuzz_hash(data, size), &rec)
+                       : 0;
     r->overclaim = false;
     if (rc != 0) {
         fprintf(stderr, "vcon-fuzz: cannot record (%s): error %d\n",

@@ -163,10 +163,11 @@ struct vcon_fuzz_rig {
 
 /* Make the rig ready for an input: create it when there is none, or when
  * VCON_RECORD asks for a recording (then a fresh rig is built with the
- * recorder's hooks and recording starts; `seed` goes into META). A reused
+ * recorder's hooks and recording starts; the hash of the input, `data`,
+ * goes into META as its seed). A reused
  * rig has `fresh` false: the target resets its devices, then calls
  * vcon_fuzz_rig_reset_common(). Aborts if the rig cannot be built. */
-void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, uint64_t seed);
+void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, const uint8_t *data, size_t size);
 /* Every scripted backend reset, the VM's run state reset (fails an
  * invariant if a timer is still armed: the target must reset its devices
  * first) and the guest RAM the last input dirtied zeroed; the seam's

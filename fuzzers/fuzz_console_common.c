@@ -727,7 +727,7 @@ void fzc_begin(const char *target, const uint8_t *data, size_t size, bool destro
     Z.fr.hook = seam_hook;
     Z.fr.hook_arg = &Z;
     Z.checking = false;
-    vcon_fuzz_rig_begin(&Z.fr, vcon_fuzz_hash(data, size));
+    vcon_fuzz_rig_begin(&Z.fr, data, size);
     Z.rig = Z.fr.rig;
     Z.vm = Z.fr.vm;
     Z.con = vcon_rig_console(Z.rig, CONSOLE_DEVICE);

@@ -387,7 +387,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->fr = &rigs[r->combo];
     r->fr->config = combo_config[r->combo];
     r->fr->ram_size = 4096;
-    vcon_fuzz_rig_begin(r->fr, vcon_fuzz_hash(data, size));
+    vcon_fuzz_rig_begin(r->fr, data, size);
     r->rig = r->fr->rig;
     r->vm = r->fr->vm;
     r->uart = vcon_rig_uart(r->rig, UART_DEVICE);
