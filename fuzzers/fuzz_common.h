@@ -86,7 +86,7 @@ void vcon_fuzz_observe(const void *bytes, size_t len);
 void vcon_fuzz_observe_u64(uint64_t value);
 uint64_t vcon_fuzz_result(void);
 /* Forget the coverage the run has gathered so far (libFuzzer's inline
- * 8-bit counters; nothing in builds without them): a target calls it once
+ * 8-bit counters, AFL++'s map; nothing in builds without either): a target calls it once
  * the part of every run that does not depend on its input is done (undoing
  * the last input's state, a fixed bring-up), so that the engine neither
  * credits this input with paths the previous one made the reset take nor
