@@ -26,7 +26,8 @@
 #    apart from it.
 # 4. The same with AFL++ (--engine afl) on the uart target, built by
 #    afl-clang-fast with the same plants (first: the map afl-showmap gives
-#    a seed does not depend on the seed run before it): the planted crash found, one
+#    a uart or console seed does not depend on the seed run before it): the
+#    planted crash found, one
 #    deduplicated crash, reproduced; the planted seeds, which afl-fuzz
 #    skips, run and reported by the runner; the corpus minimized by afl-cmin.
 #    Then both engines taking turns (--engine both): each ran, each took in
@@ -262,42 +263,46 @@ say "vcon-replay --check reproduces $mininv (exit 3)"
 if command -v afl-clang-fast >/dev/null 2>&1 && command -v afl-fuzz >/dev/null 2>&1; then
   aflplanted="$scratch/planted-afl"
   plant "$aflplanted" env AFL_QUIET=1 AFL_LLVM_CMPLOG=1 afl-clang-fast
-  build afl "$scratch/afl" "fuzz_uart fuzz_uart_cmplog" \
+  build afl "$scratch/afl" "fuzz_uart fuzz_uart_cmplog fuzz_console" \
     "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--wrap=vcon_uart_write,--wrap=vcon_uart_get_state" \
     "-DCMAKE_C_STANDARD_LIBRARIES=$aflplanted/libplanted_crash.a"
   # The coverage AFL++ sees for an input does not depend on the input run
   # before it in the same process: the reset's paths, which do, are
-  # discarded (vcon_fuzz_discard_coverage). afl-showmap runs a folder's
-  # files in one persistent-mode process, in name order: X, X, Y, X, and
-  # the maps of the second and the fourth X must be equal. Without the
-  # discard, 5 of these 16 pairs differed.
+  # discarded (vcon_fuzz_discard_coverage), and the harness, whose paths
+  # can, is not instrumented (fuzzers/CMakeLists.txt). afl-showmap runs a
+  # folder's files in one persistent-mode process, in name order: X, X, Y,
+  # X, and the maps of the second and the fourth X must be equal. Without
+  # the discard, 5 of these 16 pairs differed on the uart, 16 on the
+  # console; with it but the harness instrumented, 5 on the console.
   command -v afl-showmap >/dev/null 2>&1 || die "afl-showmap not found (it comes with afl++)"
-  uart_seeds=()
-  for f in "$root"/corpus/uart/*; do
-    if [ "${#uart_seeds[@]}" -lt 8 ]; then uart_seeds+=("$(basename "$f")"); fi
-  done
-  [ "${#uart_seeds[@]}" -eq 8 ] || die "fewer than 8 uart seeds in corpus/uart"
-  unstable=0
-  for x in "${uart_seeds[@]:0:4}"; do
-    for y in "${uart_seeds[@]:4:4}"; do
-      maps="$scratch/afl-maps"
-      rm -rf "$maps" && mkdir -p "$maps/in"
-      cp "$root/corpus/uart/$x" "$maps/in/a"
-      cp "$root/corpus/uart/$x" "$maps/in/b"
-      cp "$root/corpus/uart/$y" "$maps/in/c"
-      cp "$root/corpus/uart/$x" "$maps/in/d"
-      afl-showmap -q -i "$maps/in" -o "$maps/out" -- "$scratch/afl/fuzzers/fuzz_uart" \
-        > "$maps/showmap.log" 2>&1 || true
-      [ -s "$maps/out/b" ] && [ -s "$maps/out/d" ] \
-        || die "afl-showmap wrote no map for $x (see $maps/showmap.log)"
-      if ! cmp -s "$maps/out/b" "$maps/out/d"; then
-        echo "test_fuzz_night: AFL++'s map of uart seed $x differs after $y" >&2
-        unstable=$((unstable + 1))
-      fi
+  for t in uart console; do
+    seeds=()
+    for f in "$root/corpus/$t"/*; do
+      if [ "${#seeds[@]}" -lt 8 ]; then seeds+=("$(basename "$f")"); fi
     done
+    [ "${#seeds[@]}" -eq 8 ] || die "fewer than 8 seeds in corpus/$t"
+    unstable=0
+    for x in "${seeds[@]:0:4}"; do
+      for y in "${seeds[@]:4:4}"; do
+        maps="$scratch/afl-maps"
+        rm -rf "$maps" && mkdir -p "$maps/in"
+        cp "$root/corpus/$t/$x" "$maps/in/a"
+        cp "$root/corpus/$t/$x" "$maps/in/b"
+        cp "$root/corpus/$t/$y" "$maps/in/c"
+        cp "$root/corpus/$t/$x" "$maps/in/d"
+        afl-showmap -q -i "$maps/in" -o "$maps/out" -- "$scratch/afl/fuzzers/fuzz_$t" \
+          > "$maps/showmap.log" 2>&1 || true
+        [ -s "$maps/out/b" ] && [ -s "$maps/out/d" ] \
+          || die "afl-showmap wrote no map for $t seed $x (see $maps/showmap.log)"
+        if ! cmp -s "$maps/out/b" "$maps/out/d"; then
+          echo "test_fuzz_night: AFL++'s map of $t seed $x differs after $y" >&2
+          unstable=$((unstable + 1))
+        fi
+      done
+    done
+    [ "$unstable" -eq 0 ] || die "AFL++: $unstable of 16 $t seed maps depend on the input before"
+    say "AFL++: the $t seeds' maps do not depend on the input run before (16 pairs)"
   done
-  [ "$unstable" -eq 0 ] || die "AFL++: $unstable of 16 seed maps depend on the input before"
-  say "AFL++: the uart seeds' maps do not depend on the input run before (16 pairs)"
   night_uart() { # engine, seed, output folder, AFL++ build: 40 s on the uart target
     local engine=$1 seed=$2 out=$3 afl_build=$4 status=0
     rm -rf "$out"
