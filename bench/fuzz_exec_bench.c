@@ -3,12 +3,16 @@
  * in the same run on the same seed corpus with the same max_len, and the
  * ratio of the two. Prints figures; passes or fails nothing.
  *
- *   fuzz-exec-bench [--seconds S] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN CORPUS_DIR
+ *   fuzz-exec-bench [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN CORPUS_DIR
  *
+ * Each figure is the best of N measurements (default 3), the target's and
+ * the empty target's taken in turn, so that a moment of load on the
+ * machine (a 2-core one shows ±30 % from one run to the next) lowers
+ * neither side of a ratio alone.
  * Three measures per target, each next to the empty target's:
  *   - fuzzing: `fuzz_TARGET -runs=N -seed=1 -max_len=M NEW_DIR CORPUS_DIR/TARGET`
  *     (new inputs go to a scratch folder, never into the corpus), N doubled
- *     until a run takes at least S seconds (default 3); the time of a
+ *     until a run takes at least S seconds (default 1); the time of a
  *     -runs=0 run (start-up and the seed corpus pass) is taken off, so the
  *     figure is the fuzzing loop's own rate. A target that finds a crash
  *     in that time has no figure here ("crash").
@@ -194,6 +198,39 @@ static double seeds_rate(const char *program, char **files, unsigned n, double s
     }
 }
 
+/* One measure of a program: exec/s or a negative value. */
+struct measure {
+    enum { FUZZING, SEEDS } kind;
+    unsigned max_len;
+    const char *scratch, *corpus;
+    char **files;
+    unsigned nfiles;
+    double seconds;
+};
+
+static double measure_once(const char *program, const struct measure *m)
+{
+    unsigned long runs;
+    if (m->kind == SEEDS)
+        return seeds_rate(program, m->files, m->nfiles, m->seconds);
+    return exec_rate(program, m->max_len, m->scratch, m->corpus, m->seconds, &runs);
+}
+
+/* The best of `repeat` measurements of the target and of the empty target,
+ * taken in turn. A failure counts only if every measurement failed. */
+static void measure_both(const char *program, const char *empty_program, const struct measure *m,
+                         unsigned repeat, double *rate, double *empty)
+{
+    *rate = *empty = -1;
+    for (unsigned r = 0; r < repeat; r++) {
+        const double a = measure_once(program, m), b = measure_once(empty_program, m);
+        if (a > *rate)
+            *rate = a;
+        if (b > *empty)
+            *empty = b;
+    }
+}
+
 static void cell(char *out, size_t len, double rate, const char *failure)
 {
     if (rate < 0)
@@ -234,7 +271,8 @@ static unsigned options_max_len(const char *corpus_dir, const char *target)
 
 int main(int argc, char **argv)
 {
-    double seconds = 3.0;
+    double seconds = 1.0;
+    unsigned repeat = 3;
     const char *pos[3];
     unsigned npos = 0;
     const char *chosen[16];
@@ -243,18 +281,20 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
+            repeat = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc && nchosen < 16)
             chosen[nchosen++] = argv[++i];
         else if (argv[i][0] != '-' && npos < 3)
             pos[npos++] = argv[i];
         else {
-            fprintf(stderr, "usage: %s [--seconds S] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
+            fprintf(stderr, "usage: %s [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
                             "CORPUS_DIR\n", argv[0]);
             return 2;
         }
     }
     if (npos != 3) {
-        fprintf(stderr, "usage: %s [--seconds S] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
+        fprintf(stderr, "usage: %s [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
                         "CORPUS_DIR\n", argv[0]);
         return 2;
     }
@@ -273,34 +313,39 @@ int main(int argc, char **argv)
     }
     printf("libFuzzer + ASan/UBSan, exec/s; fuzzing: -seed=1 on the seed corpus; seeds: every "
            "seed file run again and again; scratch: -seed=1 from an empty corpus; reset: the "
-           "same, inputs of one byte at most; at least %.1f s each\n", seconds);
+           "same, inputs of one byte at most; at least %.1f s each, best of %u\n", seconds,
+           repeat);
     printf("%-13s %7s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s\n", "target",
            "max_len", "fuzzing", "empty", "ratio", "seeds", "empty", "ratio", "scratch", "empty",
            "ratio", "reset", "empty", "ratio");
     for (unsigned i = 0; i < nchosen; i++) {
         char program[PATH_MAX + 64], corpus[PATH_MAX + 64];
-        unsigned long runs;
-        unsigned nfiles;
         snprintf(program, sizeof(program), "%s/fuzz_%s", pos[0], chosen[i]);
         snprintf(corpus, sizeof(corpus), "%s/%s", pos[2], chosen[i]);
         const unsigned max_len = options_max_len(pos[2], chosen[i]);
         printf("%-13s %7u |", chosen[i], max_len);
         fflush(stdout);
-        double rate = exec_rate(program, max_len, scratch, corpus, seconds, &runs);
-        double empty = exec_rate(pos[1], max_len, scratch, corpus, seconds, &runs);
+        struct measure m = {.kind = FUZZING, .max_len = max_len, .scratch = scratch,
+                            .corpus = corpus, .seconds = seconds};
+        double rate, empty;
+        measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "crash", " |");
-        char **files = seed_files(corpus, &nfiles);
-        rate = seeds_rate(program, files, nfiles, seconds);
-        empty = seeds_rate(pos[1], files, nfiles, seconds);
+        fflush(stdout);
+        m.kind = SEEDS;
+        m.files = seed_files(corpus, &m.nfiles);
+        measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "failed", " |");
-        for (unsigned f = 0; f < nfiles; f++)
-            free(files[f]);
-        free(files);
-        rate = exec_rate(program, max_len, scratch, nothing, seconds, &runs);
-        empty = exec_rate(pos[1], max_len, scratch, nothing, seconds, &runs);
+        fflush(stdout);
+        for (unsigned f = 0; f < m.nfiles; f++)
+            free(m.files[f]);
+        free(m.files);
+        m.kind = FUZZING;
+        m.corpus = nothing;
+        measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "failed", " |");
-        rate = exec_rate(program, 1, scratch, nothing, seconds, &runs);
-        empty = exec_rate(pos[1], 1, scratch, nothing, seconds, &runs);
+        fflush(stdout);
+        m.max_len = 1;
+        measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "failed", "\n");
         fflush(stdout);
     }
