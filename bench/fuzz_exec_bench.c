@@ -269,6 +269,13 @@ static unsigned options_max_len(const char *corpus_dir, const char *target)
     return max_len;
 }
 
+static int usage(const char *program)
+{
+    fprintf(stderr, "usage: %s [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
+                    "CORPUS_DIR\n", program);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 1.0;
@@ -287,17 +294,11 @@ int main(int argc, char **argv)
             chosen[nchosen++] = argv[++i];
         else if (argv[i][0] != '-' && npos < 3)
             pos[npos++] = argv[i];
-        else {
-            fprintf(stderr, "usage: %s [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
-                            "CORPUS_DIR\n", argv[0]);
-            return 2;
-        }
+        else
+            return usage(argv[0]);
     }
-    if (npos != 3) {
-        fprintf(stderr, "usage: %s [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN "
-                        "CORPUS_DIR\n", argv[0]);
-        return 2;
-    }
+    if (npos != 3)
+        return usage(argv[0]);
     if (nchosen == 0)
         for (unsigned i = 0; i < sizeof(all_targets) / sizeof(all_targets[0]); i++)
             chosen[nchosen++] = all_targets[i];
