@@ -411,13 +411,13 @@ void vcon_fuzz_rig_begin(struct vcon_fuzz_rig *r, const uint8_t *data, size_t si
     struct vcon_recorder *rec = NULL;
     /* The input's hash is META's seed: only a recording needs it, and it
      * is a pass over the whole input. */
-    const int rc = getenv(VCON_RECORD_ENV) != NULL
+    const char *record_path = getenv(VCON_RECORD_ENV);
+    const int rc = record_path != NULL
                        ? vcon_recorder_from_env(vcon_fuzz_hash(data, size), &rec)
                        : 0;
     r->overclaim = false;
     if (rc != 0) {
-        fprintf(stderr, "vcon-fuzz: cannot record (%s): error %d\n",
-                getenv(VCON_RECORD_ENV) ? getenv(VCON_RECORD_ENV) : "", rc);
+        fprintf(stderr, "vcon-fuzz: cannot record (%s): error %d\n", record_path, rc);
         abort();
     }
     if (rec != NULL) {
