@@ -187,37 +187,3 @@ void vcon_uart_set_modem_lines(struct vcon_uart *uart, uint8_t msr_lines)
     uart_note_modem_change(uart, old_inputs);
     uart_update_irq(uart);
 }
-
-void vcon_uart_get_stats(const struct vcon_uart *uart, struct vcon_uart_stats *out)
-{
-    *out = uart->stats;
-}
-
-void vcon_uart_get_config(const struct vcon_uart *uart, struct vcon_uart_config *out)
-{
-    *out = uart->config;
-}
-
-void vcon_uart_get_state(const struct vcon_uart *uart, struct vcon_uart_state *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->ier = uart->ier;
-    out->lcr = uart->lcr;
-    out->mcr = uart->mcr;
-    out->lsr = uart_lsr_value(uart);
-    out->msr = (uint8_t)(uart_modem_inputs(uart) | uart->msr_deltas);
-    out->scr = uart->scr;
-    out->fcr = uart->fcr;
-    out->divisor = (uint16_t)(uart->dlm << 8 | uart->dll);
-    out->rx_count = uart->rx.count;
-    out->rx_capacity = uart->rx.capacity;
-    out->tx_count = uart->tx.count;
-    out->tx_capacity = uart->tx.capacity;
-    out->input_count = uart->input.count;
-    out->fifo_enabled = uart_fifo_enabled(uart);
-    out->thre_pending = uart->thre_pending;
-    out->timeout_pending = uart->timeout_pending;
-    out->line_status_pending = (uart->lsr_errors & UART_LSR_ERRORS) != 0;
-    out->irq_level = uart->irq_level;
-    out->iir = uart_iir_value(uart);
-}

@@ -10,17 +10,24 @@
 
 /* Included by uart_internal.h, after struct vcon_uart. */
 
-static inline bool uart_in_loopback(const struct vcon_uart *uart)
+/* Always inlined, not merely inline: a compiler may otherwise keep one
+ * out-of-line copy, and where the caller is built without the sanitizers
+ * (the fuzz builds leave uart_inspect.c out of them) it must, as it will
+ * not inline a function built with them; always_inline copies take the
+ * instrumentation of the function they land in. */
+#define UART_DERIVED static inline __attribute__((always_inline))
+
+UART_DERIVED bool uart_in_loopback(const struct vcon_uart *uart)
 {
     return (uart->mcr & VCON_UART_MCR_LOOP) != 0;
 }
 
-static inline bool uart_fifo_enabled(const struct vcon_uart *uart)
+UART_DERIVED bool uart_fifo_enabled(const struct vcon_uart *uart)
 {
     return (uart->fcr & VCON_UART_FCR_ENABLE) != 0;
 }
 
-static inline uint8_t uart_lsr_value(const struct vcon_uart *uart)
+UART_DERIVED uint8_t uart_lsr_value(const struct vcon_uart *uart)
 {
     uint8_t lsr = uart->lsr_errors & UART_LSR_ERRORS;
     if (uart->rx.count > 0)
@@ -32,7 +39,7 @@ static inline uint8_t uart_lsr_value(const struct vcon_uart *uart)
     return lsr;
 }
 
-static inline uint8_t uart_modem_inputs(const struct vcon_uart *uart)
+UART_DERIVED uint8_t uart_modem_inputs(const struct vcon_uart *uart)
 {
     uint8_t mcr = uart->mcr;
     uint8_t lines = 0;
@@ -49,7 +56,7 @@ static inline uint8_t uart_modem_inputs(const struct vcon_uart *uart)
     return lines;
 }
 
-static inline unsigned uart_rx_trigger_level(const struct vcon_uart *uart)
+UART_DERIVED unsigned uart_rx_trigger_level(const struct vcon_uart *uart)
 {
     static const unsigned level[4] = {1, 4, 8, 14};
     unsigned trigger;
@@ -61,7 +68,7 @@ static inline unsigned uart_rx_trigger_level(const struct vcon_uart *uart)
     return trigger < uart->rx.capacity ? trigger : uart->rx.capacity;
 }
 
-static inline bool uart_received_data_source(const struct vcon_uart *uart, uint8_t *source)
+UART_DERIVED bool uart_received_data_source(const struct vcon_uart *uart, uint8_t *source)
 {
     if (uart->rx.count == 0)
         return false;
@@ -81,7 +88,7 @@ static inline bool uart_received_data_source(const struct vcon_uart *uart, uint8
 }
 
 /* The highest-priority enabled source, as IIR bits 3:0. */
-static inline uint8_t uart_pending_source(const struct vcon_uart *uart)
+UART_DERIVED uint8_t uart_pending_source(const struct vcon_uart *uart)
 {
     uint8_t source;
     if ((uart->ier & VCON_UART_IER_ELSI) && (uart->lsr_errors & UART_LSR_ERRORS))
@@ -95,7 +102,7 @@ static inline uint8_t uart_pending_source(const struct vcon_uart *uart)
     return VCON_UART_IIR_NO_INT;
 }
 
-static inline uint8_t uart_iir_value(const struct vcon_uart *uart)
+UART_DERIVED uint8_t uart_iir_value(const struct vcon_uart *uart)
 {
     uint8_t fifo_bits = uart_fifo_enabled(uart) ? VCON_UART_IIR_FIFO_BITS : 0;
     return (uint8_t)(fifo_bits | uart_pending_source(uart));

@@ -42,13 +42,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 night="$root/tools/vcon-fuzz-night"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-if [ $# -ge 1 ]; then
-  scratch=$1
-  mkdir -p "$scratch"
-  scratch=$(cd "$scratch" && pwd)
-else
-  scratch=$(mktemp -d "${TMPDIR:-/tmp}/vcon-fuzz-night-test.XXXXXX")
-fi
+# shellcheck source=tests/shell_lib.sh
+. "$root/tests/shell_lib.sh"
+scratch=$(scratch_folder vcon-fuzz-night-test "${1:-}")
 say() { echo "test_fuzz_night: $*"; }
 die() { echo "test_fuzz_night: FAIL: $*" >&2; exit 1; }
 

@@ -14,8 +14,9 @@
 #   - the binary carries the sanitizer of its build and no other (calls into
 #     the sanitizer runtimes, counted with objdump, against OSS-Fuzz's
 #     thresholds);
-#   - the devices (emu/) are instrumented for coverage and the harness is
-#     not, as in the project's own engine builds (fuzz_uart's machine code);
+#   - the devices (emu/) are instrumented for coverage and sanitized, the
+#     harness is neither, as in the project's own engine builds (fuzz_uart's
+#     machine code);
 #   - libFuzzer: `-seed=1337 -runs=4` finds instrumentation (at least 100
 #     edges) and does its 4 runs; every seed corpus input runs without a
 #     crash (`-runs=0` over the unpacked zip, with the .options);
@@ -285,29 +286,40 @@ check_sanitizers() {
 }
 
 # The instrumentation's scope, as the project's own engine builds have it
-# (fuzzers/CMakeLists.txt): the devices are covered, the harness is not
-# (its paths follow what earlier inputs left behind, which the engines
-# would count as unstable). Checked on fuzz_uart: emu/'s vcon_uart_read
-# against the harness's vcon_vm_write, by the marks each engine's
-# instrumentation leaves in the machine code.
+# (fuzzers/CMakeLists.txt): the devices are covered and sanitized, the
+# harness is neither (it is the oracle, not the code under test; its paths
+# follow what earlier inputs left behind, which the engines would count as
+# unstable). Checked on fuzz_uart: emu/'s vcon_uart_read against the
+# harness's vcon_vm_write and vcon_uart_model_step, by the marks each
+# engine's coverage and each sanitizer leave in the machine code.
 function_code() { # program, function
   objdump -d --no-show-raw-insn "$1" | awk -v f="<$2>:" '$2 == f {p = 1; next} p && /^$/ {exit} p'
 }
-check_coverage_scope() {
-  local f=$1 engine=$2 mark n_emu n_harness
+marks() { # program, function, pattern
+  function_code "$1" "$2" | grep -c "$3" || true
+}
+check_instrumentation_scope() {
+  local f=$1 engine=$2 san=$3 cov rt fn n
   [ "$(basename "$f")" = fuzz_uart ] || return 0
   case "$engine" in
-    libfuzzer) mark="call.*<__sanitizer_cov_trace" ;;
-    *) mark="<__afl_area_ptr>" ;;
+    libfuzzer) cov="call.*<__sanitizer_cov_trace" ;;
+    *) cov="<__afl_area_ptr>" ;;
   esac
-  n_emu=$(function_code "$f" vcon_uart_read | grep -c "$mark" || true)
-  n_harness=$(function_code "$f" vcon_vm_write | grep -c "$mark" || true)
-  if [ "$n_emu" -eq 0 ]; then
-    fail "$config fuzz_uart: emu/'s vcon_uart_read carries no $engine coverage instrumentation"
-  fi
-  if [ "$n_harness" -ne 0 ]; then
-    fail "$config fuzz_uart: the harness's vcon_vm_write is instrumented for coverage ($n_harness marks)"
-  fi
+  case "$san" in
+    address) rt="call.*<__asan_" ;;
+    *) rt="call.*<__ubsan_" ;;
+  esac
+  for pattern in "$cov" "$rt"; do
+    if [ "$(marks "$f" vcon_uart_read "$pattern")" -eq 0 ]; then
+      fail "$config fuzz_uart: emu/'s vcon_uart_read has no '$pattern' (not instrumented)"
+    fi
+    for fn in vcon_vm_write vcon_uart_model_step; do
+      n=$(marks "$f" "$fn" "$pattern")
+      if [ "$n" -ne 0 ]; then
+        fail "$config fuzz_uart: the harness's $fn is instrumented ($n of '$pattern')"
+      fi
+    done
+  done
 }
 
 IFS=, read -r -a config_list <<< "$configs"
@@ -367,7 +379,7 @@ for config in "${config_list[@]}"; do
       [ -f "$out/$d" ] || fail "$config $name: $name.options names $d, which is not in \$OUT"
     fi
     check_sanitizers "$f" "$san" "$engine"
-    check_coverage_scope "$f" "$engine"
+    check_instrumentation_scope "$f" "$engine" "$san"
     if [ "$engine" = libfuzzer ]; then
       check_target_libfuzzer "$f" "$san"
     else

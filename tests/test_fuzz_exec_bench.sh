@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Test of the exec/s benchmark's build and program (docs/fuzzing.md,
+# "Benchmark"), run by ctest. It checks that the benchmark works, not how
+# fast anything is: figures from a shared machine pass or fail nothing.
+#
+#   tests/test_fuzz_exec_bench.sh [SCRATCH_DIR]
+#
+# Builds the libfuzzer-asan preset (libFuzzer with ASan alone, the build
+# the benchmark's aims are defined for) in SCRATCH_DIR (default: a
+# temporary folder) with the virtq target, the empty target and
+# fuzz-exec-bench, then checks:
+#   - the build is what the preset says: emu/'s vcon_virtq_pop calls ASan
+#     and not UBSan, in the target and nowhere else in the empty target;
+#   - a short run of fuzz-exec-bench on virtq names that build, prints a
+#     rate and a ratio for each of its four measures, and prints virtq's aim.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+# shellcheck source=tests/shell_lib.sh
+. "$root/tests/shell_lib.sh"
+scratch=$(scratch_folder vcon-fuzz-exec-bench-test "${1:-}")
+[ $# -ge 1 ] || trap 'rm -rf "$scratch"' EXIT
+say() { echo "test_fuzz_exec_bench: $*"; }
+die() { echo "test_fuzz_exec_bench: FAIL: $*" >&2; exit 1; }
+for tool in clang cmake objdump; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found (ci/install-deps installs it)"
+done
+
+build="$scratch/libfuzzer-asan"
+say "building preset libfuzzer-asan in $build"
+(cd "$root" && cmake --preset libfuzzer-asan -B "$build") > "$build.log" 2>&1 \
+  || { tail -n 30 "$build.log" >&2; die "configuring libfuzzer-asan failed"; }
+cmake --build "$build" -j "$jobs" --target fuzz_virtq fuzz_empty fuzz-exec-bench >> "$build.log" 2>&1 \
+  || { tail -n 30 "$build.log" >&2; die "building libfuzzer-asan failed"; }
+virtq="$build/fuzzers/fuzz_virtq"
+empty="$build/bench/fuzz_empty"
+bench="$build/bench/fuzz-exec-bench"
+for f in "$virtq" "$empty" "$bench"; do
+  [ -x "$f" ] || die "the build made no $f"
+done
+
+calls() { # program, function, runtime prefix
+  objdump -d --no-show-raw-insn "$1" \
+    | awk -v f="<$2>:" '$2 == f {p = 1; next} p && /^$/ {exit} p' \
+    | grep -c "call.*<$3" || true
+}
+[ "$(calls "$virtq" vcon_virtq_pop __asan_)" -gt 0 ] || die "fuzz_virtq's vcon_virtq_pop has no ASan"
+[ "$(calls "$virtq" vcon_virtq_pop __ubsan_)" -eq 0 ] || die "fuzz_virtq's vcon_virtq_pop has UBSan"
+[ "$(calls "$empty" LLVMFuzzerTestOneInput __ubsan_)" -eq 0 ] || die "fuzz_empty has UBSan"
+say "the build has ASan alone"
+
+out="$scratch/bench.txt"
+"$bench" --seconds 0.05 --repeat 1 --target virtq "$build/fuzzers" "$empty" "$root/corpus" \
+  > "$out" 2> "$scratch/bench.err" || { cat "$scratch/bench.err" >&2; die "fuzz-exec-bench failed"; }
+cat "$out"
+grep -q "^libFuzzer + ASan (this build's), exec/s" "$out" || die "the header does not name the build"
+# virtq's row: max_len, then four measures of rate, empty rate, ratio.
+number='[0-9]+'
+ratio='[0-9]+\.[0-9]%'
+measure=" +$number +$number +$ratio( \|)?"
+grep -Eq "^virtq +$number +\|($measure){4}$" "$out" || die "virtq's row lacks a figure"
+grep -Eq "^aims, on the seeds: virtq [0-9.]+% \(aim 10%: (met|not met)\)$" "$out" \
+  || die "no aim line for virtq"
+if "$bench" --seconds 0.05 > /dev/null 2>&1; then
+  die "fuzz-exec-bench accepted a missing argument"
+fi
+say "ok"
