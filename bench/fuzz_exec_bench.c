@@ -1,24 +1,30 @@
 /* fuzz-exec-bench: executions per second of every libFuzzer target, next
- * to an empty target built the same way (libFuzzer, ASan+UBSan), measured
- * in the same run on the same seed corpus with the same max_len, and the
- * ratio of the two. Prints figures; passes or fails nothing.
+ * to an empty target built the same way (bench/CMakeLists.txt: the build's
+ * libFuzzer and sanitizers), measured in the same run on the same seed
+ * corpus with the same max_len, and the ratio of the two. Prints figures
+ * and each aim against its figure; passes or fails nothing.
  *
  *   fuzz-exec-bench [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN CORPUS_DIR
  *
- * Each figure is the best of N measurements (default 3), the target's and
- * the empty target's taken in turn, so that a moment of load on the
- * machine (a 2-core one shows ±30 % from one run to the next) lowers
- * neither side of a ratio alone.
- * Three measures per target, each next to the empty target's:
+ * Seconds are CPU seconds of the libFuzzer process (user and system, from
+ * getrusage): load from elsewhere on a shared machine delays a run without
+ * adding to them. Each figure is the best of N measurements (default 3),
+ * the target's and the empty target's taken in turn, and each measurement
+ * takes off the time of a baseline run (start-up, and what comes before
+ * the runs counted).
+ * Four measures per target, each next to the empty target's:
  *   - fuzzing: `fuzz_TARGET -runs=N -seed=1 -max_len=M NEW_DIR CORPUS_DIR/TARGET`
  *     (new inputs go to a scratch folder, never into the corpus), N doubled
- *     until a run takes at least S seconds (default 1); the time of a
- *     -runs=0 run (start-up and the seed corpus pass) is taken off, so the
+ *     until the runs take at least S seconds (default 1), for each program
+ *     on its own (the empty target is a hundred times faster); the
+ *     baseline is -runs=0 (start-up and the pass over the corpus), so the
  *     figure is the fuzzing loop's own rate. A target that finds a crash
  *     in that time has no figure here ("crash").
  *   - seeds: `fuzz_TARGET -runs=K FILE...`, every seed file run K times
- *     (libFuzzer reads the file before each run), K doubled likewise, the
- *     time of K = 1 taken off: the rate on a fixed set of inputs;
+ *     (libFuzzer reads the file before each run), the baseline K = 1, and
+ *     the same K for both programs, doubled until each takes at least S
+ *     seconds: a fixed set of inputs run a fixed number of times. The aims
+ *     are read against this measure.
  *   - scratch: as fuzzing, from an empty corpus: inputs stay short (libFuzzer
  *     lets their length grow slowly), so this is about the cost of starting
  *     and resetting a run more than about the work of one. A target that
@@ -27,12 +33,12 @@
  *     (for most targets a configuration byte and no op), so the target does
  *     only what every run does, whatever its input: start, bring its device
  *     up where it needs one, check, reset. The ceiling of the other ratios.
- * The target's fuzzing and seed corpora differ from the empty target's in
- * one way that cannot be helped: libFuzzer keeps only inputs that reach new
- * coverage, so the empty target's corpus shrinks to one input of one byte,
- * while the target's grows to inputs of hundreds of bytes, each a session
- * of device accesses. New inputs go to /dev/shm when it is there, so that
- * the disk is not what is measured.
+ * In the fuzzing measures the two corpora differ in one way that cannot be
+ * helped: libFuzzer keeps only inputs that reach new coverage, so the
+ * empty target's corpus shrinks to one input of one byte, while the
+ * target's grows to inputs of hundreds of bytes, each a session of device
+ * accesses. New inputs go to /dev/shm when it is there, so that the disk
+ * is not what is measured.
  * max_len comes from fuzzers/TARGET.options when it is there (the corpus
  * folder's sibling fuzzers/). */
 #define _POSIX_C_SOURCE 200809L
@@ -45,9 +51,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -68,13 +74,6 @@ static const struct {
 #define VCON_BENCH_SANITIZERS "ASan+UBSan"
 #endif
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void empty_folder(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -90,51 +89,36 @@ static void empty_folder(const char *dir)
     closedir(d);
 }
 
-/* One libFuzzer run; its wall time in seconds, or a negative value. */
-static double run(const char *program, unsigned long runs, unsigned max_len, const char *scratch,
-                  const char *corpus)
+static double children_cpu_seconds(void)
 {
-    char runs_arg[64], len_arg[64], artifacts[PATH_MAX + 32];
-    snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
-    snprintf(len_arg, sizeof(len_arg), "-max_len=%u", max_len);
-    /* A crash's input goes to the scratch folder, not the current one. */
-    snprintf(artifacts, sizeof(artifacts), "-artifact_prefix=%s/", scratch);
-    char *const argv[] = {(char *)program, runs_arg, "-seed=1", len_arg, "-print_final_stats=0",
-                          artifacts, (char *)scratch, (char *)corpus, NULL};
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* Runs argv with its output thrown away: the CPU seconds (user and
+ * system) it took, or a negative value if it did not exit 0. CPU time, not
+ * wall time: on a shared machine, load delays a run without costing it CPU
+ * time, and what is measured is what a run costs. */
+static double spawn_cpu_seconds(char *const argv[])
+{
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    empty_folder(scratch);
-    const double start = now();
     pid_t pid;
     int status;
-    if (posix_spawn(&pid, program, &fa, NULL, argv, environ) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        return -1;
-    }
+    /* The children's CPU time grows by this child's when it is waited for
+     * (this program runs one child at a time). */
+    const double before = children_cpu_seconds();
+    const int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (rc != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
         return -1;
-    return now() - start;
-}
-
-/* Executions per second of the fuzzing loop. */
-static double exec_rate(const char *program, unsigned max_len, const char *scratch,
-                        const char *corpus, double seconds, unsigned long *runs_out)
-{
-    const double base = run(program, 0, max_len, scratch, corpus);
-    if (base < 0)
-        return -1;
-    for (unsigned long runs = 1000;; runs *= 2) {
-        const double t = run(program, runs, max_len, scratch, corpus);
-        if (t < 0)
-            return -1;
-        if (t - base >= seconds || runs >= (1ul << 26)) {
-            *runs_out = runs;
-            return (double)runs / (t - base > 1e-3 ? t - base : 1e-3);
-        }
-    }
+    return children_cpu_seconds() - before;
 }
 
 /* The seed files of a corpus folder, sorted. */
@@ -169,49 +153,7 @@ static char **seed_files(const char *corpus, unsigned *n)
     return files;
 }
 
-/* Every seed `runs` times; wall seconds or a negative value. */
-static double run_files(const char *program, unsigned long runs, char **files, unsigned n)
-{
-    char runs_arg[64];
-    snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
-    char **argv = calloc(n + 3, sizeof(*argv));
-    if (argv == NULL)
-        return -1;
-    argv[0] = (char *)program;
-    argv[1] = runs_arg;
-    for (unsigned i = 0; i < n; i++)
-        argv[2 + i] = files[i];
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    const double start = now();
-    pid_t pid;
-    int status;
-    const int rc = posix_spawn(&pid, program, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    free(argv);
-    if (rc != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0)
-        return -1;
-    return now() - start;
-}
-
-static double seeds_rate(const char *program, char **files, unsigned n, double seconds)
-{
-    const double base = run_files(program, 1, files, n);
-    if (base < 0 || n == 0)
-        return -1;
-    for (unsigned long runs = 2;; runs *= 2) {
-        const double t = run_files(program, runs, files, n);
-        if (t < 0)
-            return -1;
-        if (t - base >= seconds || runs >= (1ul << 20))
-            return (double)(runs - 1) * n / (t - base > 1e-3 ? t - base : 1e-3);
-    }
-}
-
-/* One measure of a program: exec/s or a negative value. */
+/* One measure of a program. */
 struct measure {
     enum { FUZZING, SEEDS } kind;
     unsigned max_len;
@@ -221,26 +163,102 @@ struct measure {
     double seconds;
 };
 
-static double measure_once(const char *program, const struct measure *m)
+/* One libFuzzer process for a measure: `-runs=N` of the fuzzing loop, or
+ * every seed file N times. CPU seconds or a negative value. */
+static double run_once(const char *program, const struct measure *m, unsigned long runs)
 {
-    unsigned long runs;
-    if (m->kind == SEEDS)
-        return seeds_rate(program, m->files, m->nfiles, m->seconds);
-    return exec_rate(program, m->max_len, m->scratch, m->corpus, m->seconds, &runs);
+    char runs_arg[64], len_arg[64], artifacts[PATH_MAX + 32];
+    snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
+    if (m->kind == SEEDS) {
+        char **argv = calloc(m->nfiles + 3, sizeof(*argv));
+        if (argv == NULL)
+            return -1;
+        argv[0] = (char *)program;
+        argv[1] = runs_arg;
+        for (unsigned i = 0; i < m->nfiles; i++)
+            argv[2 + i] = m->files[i];
+        const double t = spawn_cpu_seconds(argv);
+        free(argv);
+        return t;
+    }
+    snprintf(len_arg, sizeof(len_arg), "-max_len=%u", m->max_len);
+    /* A crash's input goes to the scratch folder, not the current one. */
+    snprintf(artifacts, sizeof(artifacts), "-artifact_prefix=%s/", m->scratch);
+    char *const argv[] = {(char *)program, runs_arg, "-seed=1", len_arg, "-print_final_stats=0",
+                          artifacts, (char *)m->scratch, (char *)m->corpus, NULL};
+    empty_folder(m->scratch);
+    return spawn_cpu_seconds(argv);
+}
+
+/* The runs a measure counts at size N, and the size of its baseline, whose
+ * time is taken off (start-up, and for fuzzing the pass over the corpus;
+ * for seeds, the first run of each file). */
+static unsigned long counted_runs(const struct measure *m, unsigned long n)
+{
+    return m->kind == SEEDS ? (n - 1) * m->nfiles : n;
+}
+
+static unsigned long baseline_size(const struct measure *m)
+{
+    return m->kind == SEEDS ? 1 : 0;
+}
+
+/* CPU seconds of the counted runs at size N, or a negative value. */
+static double cost(const char *program, const struct measure *m, unsigned long n)
+{
+    const double base = run_once(program, m, baseline_size(m));
+    const double t = base < 0 ? -1 : run_once(program, m, n);
+    if (t < 0)
+        return -1;
+    return t - base > 1e-3 ? t - base : 1e-3;
+}
+
+/* The first size, doubled until the counted runs of every program given
+ * take at least m->seconds (or a limit): the size, 0 on a failure. */
+static unsigned long size_for(const char *const *programs, unsigned nprograms,
+                              const struct measure *m)
+{
+    const unsigned long limit = m->kind == SEEDS ? 1ul << 20 : 1ul << 26;
+    for (unsigned long n = m->kind == SEEDS ? 2 : 1000;; n *= 2) {
+        bool long_enough = true;
+        for (unsigned p = 0; p < nprograms && long_enough; p++) {
+            const double t = cost(programs[p], m, n);
+            if (t < 0)
+                return 0;
+            long_enough = t >= m->seconds;
+        }
+        if (long_enough || n >= limit)
+            return n;
+    }
 }
 
 /* The best of `repeat` measurements of the target and of the empty target,
- * taken in turn. A failure counts only if every measurement failed. */
+ * taken in turn. The seeds measure gives both the same number of runs
+ * (enough for each to take the time asked for): a fixed set of inputs run
+ * a fixed number of times. The fuzzing measures, where the empty target is
+ * a hundred times faster, give each its own. A failure counts only if
+ * every measurement failed. */
 static void measure_both(const char *program, const char *empty_program, const struct measure *m,
                          unsigned repeat, double *rate, double *empty)
 {
+    const char *const both[] = {empty_program, program};
+    unsigned long n = 0, n_empty = 0;
+    if (m->kind == SEEDS) {
+        n = n_empty = size_for(both, 2, m);
+    } else {
+        n = size_for(&program, 1, m);
+        n_empty = size_for(&empty_program, 1, m);
+    }
     *rate = *empty = -1;
+    if (m->kind == SEEDS && m->nfiles == 0)
+        return;
     for (unsigned r = 0; r < repeat; r++) {
-        const double a = measure_once(program, m), b = measure_once(empty_program, m);
-        if (a > *rate)
-            *rate = a;
-        if (b > *empty)
-            *empty = b;
+        const double a = n ? cost(program, m, n) : -1;
+        const double b = n_empty ? cost(empty_program, m, n_empty) : -1;
+        if (a > 0 && (double)counted_runs(m, n) / a > *rate)
+            *rate = (double)counted_runs(m, n) / a;
+        if (b > 0 && (double)counted_runs(m, n_empty) / b > *empty)
+            *empty = (double)counted_runs(m, n_empty) / b;
     }
 }
 
@@ -346,10 +364,10 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 2;
     }
-    printf("libFuzzer + " VCON_BENCH_SANITIZERS " (this build's), exec/s; fuzzing: -seed=1 on the seed corpus; seeds: every "
-           "seed file run again and again; scratch: -seed=1 from an empty corpus; reset: the "
-           "same, inputs of one byte at most; at least %g s each, best of %u\n", seconds,
-           repeat);
+    printf("libFuzzer + " VCON_BENCH_SANITIZERS " (this build's), executions per CPU second; "
+           "fuzzing: -seed=1 on the seed corpus; seeds: every seed file run K times, the same K "
+           "for both; scratch: -seed=1 from an empty corpus; reset: the same, inputs of one "
+           "byte at most; at least %g s each, best of %u\n", seconds, repeat);
     double seeds_percent[16];
     printf("%-13s %7s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s\n", "target",
            "max_len", "fuzzing", "empty", "ratio", "seeds", "empty", "ratio", "scratch", "empty",

@@ -54,7 +54,7 @@ out="$scratch/bench.txt"
 "$bench" --seconds 0.05 --repeat 1 --target virtq "$build/fuzzers" "$empty" "$root/corpus" \
   > "$out" 2> "$scratch/bench.err" || { cat "$scratch/bench.err" >&2; die "fuzz-exec-bench failed"; }
 cat "$out"
-grep -q "^libFuzzer + ASan (this build's), exec/s" "$out" || die "the header does not name the build"
+grep -q "^libFuzzer + ASan (this build's), executions per CPU second" "$out" || die "the header does not name the build"
 # virtq's row: max_len, then four measures of rate, empty rate, ratio.
 number='[0-9]+'
 ratio='[0-9]+\.[0-9]%'
