@@ -1,7 +1,7 @@
 /* fuzz-exec-bench: executions per second of every libFuzzer target, next
  * to an empty target built the same way (bench/CMakeLists.txt: the build's
- * libFuzzer and sanitizers), measured in the same run on the same seed
- * corpus with the same max_len, and the ratio of the two. Prints figures
+ * libFuzzer and sanitizers), measured in the same run on the same inputs
+ * with the same max_len, and the ratio of the two. Prints figures
  * and each aim against its figure; passes or fails nothing.
  *
  *   fuzz-exec-bench [--seconds S] [--repeat N] [--target NAME]... FUZZ_BIN_DIR EMPTY_BIN CORPUS_DIR
@@ -17,10 +17,11 @@
  *     (new inputs go to a scratch folder, never into the corpus), N doubled
  *     until the runs take at least S seconds (default 1), for each program
  *     on its own (the empty target is a hundred times faster); the
- *     baseline is -runs=0 (start-up and the pass over the corpus), so the
+ *     baseline is -runs=0 (start-up and the pass over the corpus, whose
+ *     runs libFuzzer counts in N and this program does not), so the
  *     figure is the fuzzing loop's own rate. A target that finds a crash
  *     in that time has no figure here ("crash").
- *   - seeds: `fuzz_TARGET -runs=K FILE...`, every seed file run K times
+ *   - seeds: `fuzz_TARGET -runs=K -max_len=M FILE...`, every seed file run K times
  *     (libFuzzer reads the file before each run), the baseline K = 1, and
  *     the same K for both programs, doubled until each takes at least S
  *     seconds: a fixed set of inputs run a fixed number of times. The aims
@@ -149,7 +150,8 @@ static char **seed_files(const char *corpus, unsigned *n)
         (*n)++;
     }
     closedir(d);
-    qsort(files, *n, sizeof(*files), compare);
+    if (*n > 1)
+        qsort(files, *n, sizeof(*files), compare);
     return files;
 }
 
@@ -158,7 +160,8 @@ struct measure {
     enum { FUZZING, SEEDS } kind;
     unsigned max_len;
     const char *scratch, *corpus;
-    char **files;
+    unsigned corpus_files; /* FUZZING: the inputs in `corpus` */
+    char **files;          /* SEEDS: the seed files, run in turn */
     unsigned nfiles;
     double seconds;
 };
@@ -169,19 +172,20 @@ static double run_once(const char *program, const struct measure *m, unsigned lo
 {
     char runs_arg[64], len_arg[64], artifacts[PATH_MAX + 32];
     snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
+    snprintf(len_arg, sizeof(len_arg), "-max_len=%u", m->max_len);
     if (m->kind == SEEDS) {
-        char **argv = calloc(m->nfiles + 3, sizeof(*argv));
+        char **argv = calloc(m->nfiles + 4, sizeof(*argv));
         if (argv == NULL)
             return -1;
         argv[0] = (char *)program;
         argv[1] = runs_arg;
+        argv[2] = len_arg;
         for (unsigned i = 0; i < m->nfiles; i++)
-            argv[2 + i] = m->files[i];
+            argv[3 + i] = m->files[i];
         const double t = spawn_cpu_seconds(argv);
         free(argv);
         return t;
     }
-    snprintf(len_arg, sizeof(len_arg), "-max_len=%u", m->max_len);
     /* A crash's input goes to the scratch folder, not the current one. */
     snprintf(artifacts, sizeof(artifacts), "-artifact_prefix=%s/", m->scratch);
     char *const argv[] = {(char *)program, runs_arg, "-seed=1", len_arg, "-print_final_stats=0",
@@ -191,11 +195,15 @@ static double run_once(const char *program, const struct measure *m, unsigned lo
 }
 
 /* The runs a measure counts at size N, and the size of its baseline, whose
- * time is taken off (start-up, and for fuzzing the pass over the corpus;
- * for seeds, the first run of each file). */
+ * time is taken off: start-up and, for fuzzing, the pass over the corpus
+ * (an empty input, then each file), which libFuzzer counts in -runs; for
+ * seeds, the first run of each file. */
 static unsigned long counted_runs(const struct measure *m, unsigned long n)
 {
-    return m->kind == SEEDS ? (n - 1) * m->nfiles : n;
+    if (m->kind == SEEDS)
+        return (n - 1) * m->nfiles;
+    const unsigned long pass = m->corpus_files + 1ul;
+    return n > pass ? n - pass : 0;
 }
 
 static unsigned long baseline_size(const struct measure *m)
@@ -203,14 +211,15 @@ static unsigned long baseline_size(const struct measure *m)
     return m->kind == SEEDS ? 1 : 0;
 }
 
-/* CPU seconds of the counted runs at size N, or a negative value. */
-static double cost(const char *program, const struct measure *m, unsigned long n)
+/* The CPU seconds of the counted runs at size N (the difference of two
+ * processes' times: at small sizes it can be zero or less); false if a
+ * process failed. */
+static bool cost(const char *program, const struct measure *m, unsigned long n, double *seconds)
 {
     const double base = run_once(program, m, baseline_size(m));
     const double t = base < 0 ? -1 : run_once(program, m, n);
-    if (t < 0)
-        return -1;
-    return t - base > 1e-3 ? t - base : 1e-3;
+    *seconds = t - base;
+    return t >= 0;
 }
 
 /* The first size, doubled until the counted runs of every program given
@@ -222,14 +231,25 @@ static unsigned long size_for(const char *const *programs, unsigned nprograms,
     for (unsigned long n = m->kind == SEEDS ? 2 : 1000;; n *= 2) {
         bool long_enough = true;
         for (unsigned p = 0; p < nprograms && long_enough; p++) {
-            const double t = cost(programs[p], m, n);
-            if (t < 0)
+            double t;
+            if (!cost(programs[p], m, n, &t))
                 return 0;
             long_enough = t >= m->seconds;
         }
         if (long_enough || n >= limit)
             return n;
     }
+}
+
+/* Executions per CPU second at size N, or a negative value: a failed
+ * process, or runs too short to time (under a tenth of the time asked
+ * for: a size limit reached). */
+static double rate_at(const char *program, const struct measure *m, unsigned long n)
+{
+    double t;
+    if (n == 0 || !cost(program, m, n, &t) || t < m->seconds / 10)
+        return -1;
+    return (double)counted_runs(m, n) / t;
 }
 
 /* The best of `repeat` measurements of the target and of the empty target,
@@ -241,24 +261,23 @@ static unsigned long size_for(const char *const *programs, unsigned nprograms,
 static void measure_both(const char *program, const char *empty_program, const struct measure *m,
                          unsigned repeat, double *rate, double *empty)
 {
-    const char *const both[] = {empty_program, program};
-    unsigned long n = 0, n_empty = 0;
+    *rate = *empty = -1;
+    if (m->kind == SEEDS && m->nfiles == 0)
+        return;
+    unsigned long n, n_empty;
     if (m->kind == SEEDS) {
+        const char *const both[] = {empty_program, program};
         n = n_empty = size_for(both, 2, m);
+        if (n == 0) /* a seed the target fails on: the empty target still has a figure */
+            n_empty = size_for(&empty_program, 1, m);
     } else {
         n = size_for(&program, 1, m);
         n_empty = size_for(&empty_program, 1, m);
     }
-    *rate = *empty = -1;
-    if (m->kind == SEEDS && m->nfiles == 0)
-        return;
     for (unsigned r = 0; r < repeat; r++) {
-        const double a = n ? cost(program, m, n) : -1;
-        const double b = n_empty ? cost(empty_program, m, n_empty) : -1;
-        if (a > 0 && (double)counted_runs(m, n) / a > *rate)
-            *rate = (double)counted_runs(m, n) / a;
-        if (b > 0 && (double)counted_runs(m, n_empty) / b > *empty)
-            *empty = (double)counted_runs(m, n_empty) / b;
+        const double a = rate_at(program, m, n), b = rate_at(empty_program, m, n_empty);
+        *rate = a > *rate ? a : *rate;
+        *empty = b > *empty ? b : *empty;
     }
 }
 
@@ -338,8 +357,15 @@ int main(int argc, char **argv)
     unsigned nchosen = 0;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-            seconds = atof(argv[++i]);
+        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            char *end;
+            seconds = strtod(argv[++i], &end);
+            if (*end != '\0' || !(seconds > 0 && seconds <= 3600)) {
+                fprintf(stderr, "%s: --seconds wants a number of seconds above 0, not '%s'\n",
+                        argv[0], argv[i]);
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
             repeat = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--target") == 0 && i + 1 < argc && nchosen < 16)
@@ -381,12 +407,13 @@ int main(int argc, char **argv)
         fflush(stdout);
         struct measure m = {.kind = FUZZING, .max_len = max_len, .scratch = scratch,
                             .corpus = corpus, .seconds = seconds};
+        m.files = seed_files(corpus, &m.nfiles);
+        m.corpus_files = m.nfiles;
         double rate, empty;
         measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "crash", " |");
         fflush(stdout);
         m.kind = SEEDS;
-        m.files = seed_files(corpus, &m.nfiles);
         measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "failed", " |");
         fflush(stdout);
@@ -396,6 +423,7 @@ int main(int argc, char **argv)
         free(m.files);
         m.kind = FUZZING;
         m.corpus = nothing;
+        m.corpus_files = 0;
         measure_both(program, pos[1], &m, repeat, &rate, &empty);
         print_measure(rate, empty, "failed", " |");
         fflush(stdout);

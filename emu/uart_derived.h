@@ -11,10 +11,11 @@
 /* Included by uart_internal.h, after struct vcon_uart. */
 
 /* Always inlined, not merely inline: a compiler may otherwise keep one
- * out-of-line copy, and where the caller is built without the sanitizers
- * (the fuzz builds leave uart_inspect.c out of them) it must, as it will
- * not inline a function built with them; always_inline copies take the
- * instrumentation of the function they land in. */
+ * out-of-line copy, and where the caller is built without ASan (the fuzz
+ * builds leave uart_inspect.c out of it) it must, as it will not inline a
+ * function built with it. An always_inline copy takes the ASan and
+ * coverage instrumentation of the function it lands in (UBSan's checks
+ * come with the helper's own definition). */
 #define UART_DERIVED static inline __attribute__((always_inline))
 
 UART_DERIVED bool uart_in_loopback(const struct vcon_uart *uart)

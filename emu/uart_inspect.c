@@ -1,10 +1,11 @@
 /* The UART's inspection calls: what its state, counters and configuration
  * are, for the host, vcon-replay --check and the fuzz targets' checks,
  * which make them after every guest access. A file of their own so that
- * the fuzz builds can leave them (and the inline helpers of uart_derived.h
- * they expand) out of the sanitizers and the coverage as a whole
- * (fuzzers/sanitizer_ignorelist.txt, coverage_ignorelist.txt): a function
- * built without a sanitizer does not inline helpers built with it. */
+ * the fuzz builds can leave it out of the sanitizers and the coverage as a
+ * whole (fuzzers/sanitizer_ignorelist.txt, coverage_ignorelist.txt). The
+ * helpers of uart_derived.h it expands are always inlined, and so take
+ * this file's lack of ASan and coverage; UBSan's checks, which the
+ * compiler adds where a function is defined, stay in them. */
 #include <string.h>
 
 #include "uart_internal.h"

@@ -5,7 +5,7 @@
 scratch_folder() {
   if [ -n "${2:-}" ]; then
     mkdir -p "$2"
-    (cd "$2" && pwd)
+    (CDPATH='' cd -- "$2" >/dev/null && pwd)
   else
     mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX"
   fi

@@ -299,7 +299,7 @@ marks() { # program, function, pattern
   function_code "$1" "$2" | grep -c "$3" || true
 }
 check_instrumentation_scope() {
-  local f=$1 engine=$2 san=$3 cov rt fn n
+  local f=$1 engine=$2 san=$3 cov rt fn n pattern
   [ "$(basename "$f")" = fuzz_uart ] || return 0
   case "$engine" in
     libfuzzer) cov="call.*<__sanitizer_cov_trace" ;;
@@ -309,6 +309,12 @@ check_instrumentation_scope() {
     address) rt="call.*<__asan_" ;;
     *) rt="call.*<__ubsan_" ;;
   esac
+  for fn in vcon_uart_read vcon_vm_write vcon_uart_model_step; do
+    if [ -z "$(function_code "$f" "$fn")" ]; then
+      fail "$config fuzz_uart: no function $fn to check the instrumentation on"
+      return
+    fi
+  done
   for pattern in "$cov" "$rt"; do
     if [ "$(marks "$f" vcon_uart_read "$pattern")" -eq 0 ]; then
       fail "$config fuzz_uart: emu/'s vcon_uart_read has no '$pattern' (not instrumented)"
