@@ -223,18 +223,26 @@ static bool cost(const char *program, const struct measure *m, unsigned long n, 
 }
 
 /* The first size, doubled until the counted runs of every program given
- * take at least m->seconds (or a limit): the size, 0 on a failure. */
+ * take at least m->seconds (or a limit): the size, 0 on a failure. Each
+ * program's baseline is run once here, not at every size (the measurements
+ * after this take a fresh one each). */
 static unsigned long size_for(const char *const *programs, unsigned nprograms,
                               const struct measure *m)
 {
     const unsigned long limit = m->kind == SEEDS ? 1ul << 20 : 1ul << 26;
+    double base[2];
+    if (nprograms > 2)
+        return 0;
+    for (unsigned p = 0; p < nprograms; p++)
+        if ((base[p] = run_once(programs[p], m, baseline_size(m))) < 0)
+            return 0;
     for (unsigned long n = m->kind == SEEDS ? 2 : 1000;; n *= 2) {
         bool long_enough = true;
         for (unsigned p = 0; p < nprograms && long_enough; p++) {
-            double t;
-            if (!cost(programs[p], m, n, &t))
+            const double t = run_once(programs[p], m, n);
+            if (t < 0)
                 return 0;
-            long_enough = t >= m->seconds;
+            long_enough = t - base[p] >= m->seconds;
         }
         if (long_enough || n >= limit)
             return n;

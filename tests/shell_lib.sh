@@ -10,3 +10,10 @@ scratch_folder() {
     mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX"
   fi
 }
+
+# function_code DISASSEMBLY FUNCTION: FUNCTION's instructions, from a file
+# `objdump -d --no-show-raw-insn` wrote (one disassembly serves every
+# function asked about); nothing when the file has no such function.
+function_code() {
+  awk -v f="<$2>:" '$2 == f {p = 1; next} p && /^$/ {exit} p' "$1"
+}

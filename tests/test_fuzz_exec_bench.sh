@@ -41,7 +41,7 @@ for f in "$virtq" "$empty" "$bench"; do
 done
 
 objdump -d --no-show-raw-insn "$virtq" > "$scratch/fuzz_virtq.s"
-code=$(awk '$2 == "<vcon_virtq_pop>:" {p = 1; next} p && /^$/ {exit} p' "$scratch/fuzz_virtq.s")
+code=$(function_code "$scratch/fuzz_virtq.s" vcon_virtq_pop)
 [ -n "$code" ] || die "fuzz_virtq has no function vcon_virtq_pop"
 grep -q "call.*<__asan_" <<< "$code" || die "fuzz_virtq's vcon_virtq_pop has no ASan"
 if grep -q "call.*<__ubsan_" <<< "$code"; then

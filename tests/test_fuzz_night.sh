@@ -106,23 +106,22 @@ fi
 # The libFuzzer build leaves ASan and UBSan out of the harness and the
 # targets (fuzzers/sanitizer_ignorelist.txt), for speed: emu/ must keep
 # both. Counted as calls into each runtime in the functions' machine code.
-sanitizer_calls() { # program, function, runtime prefix (__asan_ or __ubsan_)
-  objdump -d --no-show-raw-insn "$1" \
-    | awk -v f="<$2>:" '$2 == f {p = 1; next} p && /^$/ {exit} p' \
-    | grep -c "call.*$3" || true
-}
 console_fuzzer="$scratch/libfuzzer/fuzzers/fuzz_console"
 [ -x "$console_fuzzer" ] || die "the libfuzzer build has no fuzzers/fuzz_console"
+objdump -d --no-show-raw-insn "$console_fuzzer" > "$scratch/fuzz_console.s"
+sanitizer_calls() { # the console fuzzer's function, runtime prefix (__asan_ or __ubsan_)
+  function_code "$scratch/fuzz_console.s" "$1" | grep -c "call.*$2" || true
+}
 for f in vcon_console_create vcon_virtq_pop vcon_uart_read; do
   for rt in __asan_ __ubsan_; do
-    n=$(sanitizer_calls "$console_fuzzer" "$f" "$rt")
+    n=$(sanitizer_calls "$f" "$rt")
     [ "$n" -gt 0 ] || die "libFuzzer build: emu/'s $f has no ${rt}* call: built without the sanitizer"
   done
 done
 # (Each has 8 to over 100 such calls in the sanitized standalone runner.)
 for f in vcon_vm_write vcon_console_model_after fzc_run_op; do
   nm "$console_fuzzer" | grep " T $f\$" >/dev/null || die "libFuzzer build: fuzz_console has no function $f"
-  n=$(( $(sanitizer_calls "$console_fuzzer" "$f" __asan_) + $(sanitizer_calls "$console_fuzzer" "$f" __ubsan_) ))
+  n=$(( $(sanitizer_calls "$f" __asan_) + $(sanitizer_calls "$f" __ubsan_) ))
   [ "$n" -eq 0 ] || die "libFuzzer build: the harness's or target's $f has $n sanitizer calls"
 done
 say "libFuzzer build: emu/ has ASan and UBSan, the harness and the targets have neither"

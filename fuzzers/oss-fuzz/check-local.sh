@@ -292,15 +292,18 @@ check_sanitizers() {
 # unstable). Checked on fuzz_uart: emu/'s vcon_uart_read against the
 # harness's vcon_vm_write and vcon_uart_model_step, by the marks each
 # engine's coverage and each sanitizer leave in the machine code.
-function_code() { # program, function
-  objdump -d --no-show-raw-insn "$1" | awk -v f="<$2>:" '$2 == f {p = 1; next} p && /^$/ {exit} p'
+function_code() { # disassembly file, function
+  awk -v f="<$2>:" '$2 == f {p = 1; next} p && /^$/ {exit} p' "$1"
 }
-marks() { # program, function, pattern
+marks() { # disassembly file, function, pattern
   function_code "$1" "$2" | grep -c "$3" || true
 }
 check_instrumentation_scope() {
   local f=$1 engine=$2 san=$3 cov rt fn n pattern
   [ "$(basename "$f")" = fuzz_uart ] || return 0
+  # Disassembled once for the nine looks below.
+  local code="$work/logs/$config-fuzz_uart.s"
+  objdump -d --no-show-raw-insn "$f" > "$code"
   case "$engine" in
     libfuzzer) cov="call.*<__sanitizer_cov_trace" ;;
     *) cov="<__afl_area_ptr>" ;;
@@ -310,17 +313,17 @@ check_instrumentation_scope() {
     *) rt="call.*<__ubsan_" ;;
   esac
   for fn in vcon_uart_read vcon_vm_write vcon_uart_model_step; do
-    if [ -z "$(function_code "$f" "$fn")" ]; then
+    if [ -z "$(function_code "$code" "$fn")" ]; then
       fail "$config fuzz_uart: no function $fn to check the instrumentation on"
       return
     fi
   done
   for pattern in "$cov" "$rt"; do
-    if [ "$(marks "$f" vcon_uart_read "$pattern")" -eq 0 ]; then
+    if [ "$(marks "$code" vcon_uart_read "$pattern")" -eq 0 ]; then
       fail "$config fuzz_uart: emu/'s vcon_uart_read has no '$pattern' (not instrumented)"
     fi
     for fn in vcon_vm_write vcon_uart_model_step; do
-      n=$(marks "$f" "$fn" "$pattern")
+      n=$(marks "$code" "$fn" "$pattern")
       if [ "$n" -ne 0 ]; then
         fail "$config fuzz_uart: the harness's $fn is instrumented ($n of '$pattern')"
       fi
