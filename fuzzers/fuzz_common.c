@@ -58,68 +58,6 @@ _Noreturn void vcon_fuzz_fail_invariant(const struct vcon_invariant_failure *why
                    why->source != NULL ? why->source : "harness/", 0);
 }
 
-/* ---- op streams ------------------------------------------------------ */
-
-static bool take(struct vcon_fuzz_in *in, size_t n, const uint8_t **out)
-{
-    if (in->left < n) {
-        in->p += in->left;
-        in->left = 0;
-        return false;
-    }
-    *out = in->p;
-    in->p += n;
-    in->left -= n;
-    return true;
-}
-
-bool vcon_fuzz_u8(struct vcon_fuzz_in *in, uint8_t *out)
-{
-    const uint8_t *b;
-    if (!take(in, 1, &b))
-        return false;
-    *out = b[0];
-    return true;
-}
-
-bool vcon_fuzz_u16(struct vcon_fuzz_in *in, uint16_t *out)
-{
-    const uint8_t *b;
-    if (!take(in, 2, &b))
-        return false;
-    *out = (uint16_t)(b[0] | b[1] << 8);
-    return true;
-}
-
-bool vcon_fuzz_u32(struct vcon_fuzz_in *in, uint32_t *out)
-{
-    const uint8_t *b;
-    if (!take(in, 4, &b))
-        return false;
-    *out = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    return true;
-}
-
-bool vcon_fuzz_u64(struct vcon_fuzz_in *in, uint64_t *out)
-{
-    uint32_t lo, hi;
-    if (!vcon_fuzz_u32(in, &lo) || !vcon_fuzz_u32(in, &hi))
-        return false;
-    *out = (uint64_t)hi << 32 | lo;
-    return true;
-}
-
-size_t vcon_fuzz_bytes(struct vcon_fuzz_in *in, size_t want, const uint8_t **out)
-{
-    size_t n = want < in->left ? want : in->left;
-    *out = in->p;
-    in->p += n;
-    in->left -= n;
-    if (n < want)
-        in->left = 0;
-    return n;
-}
-
 /* ---- observable results ---------------------------------------------- */
 
 #define FNV_OFFSET UINT64_C(0xcbf29ce484222325)

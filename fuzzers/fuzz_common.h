@@ -68,13 +68,68 @@ static inline struct vcon_fuzz_in vcon_fuzz_in_init(const uint8_t *data, size_t 
     struct vcon_fuzz_in in = {data, size};
     return in;
 }
-bool vcon_fuzz_u8(struct vcon_fuzz_in *in, uint8_t *out);
-bool vcon_fuzz_u16(struct vcon_fuzz_in *in, uint16_t *out);
-bool vcon_fuzz_u32(struct vcon_fuzz_in *in, uint32_t *out);
-bool vcon_fuzz_u64(struct vcon_fuzz_in *in, uint64_t *out);
+/* Inline: the targets read an opcode and its operands for every op. */
+static inline bool vcon_fuzz_take(struct vcon_fuzz_in *in, size_t n, const uint8_t **out)
+{
+    if (in->left < n) {
+        in->p += in->left;
+        in->left = 0;
+        return false;
+    }
+    *out = in->p;
+    in->p += n;
+    in->left -= n;
+    return true;
+}
+
+static inline bool vcon_fuzz_u8(struct vcon_fuzz_in *in, uint8_t *out)
+{
+    const uint8_t *b;
+    if (!vcon_fuzz_take(in, 1, &b))
+        return false;
+    *out = b[0];
+    return true;
+}
+
+static inline bool vcon_fuzz_u16(struct vcon_fuzz_in *in, uint16_t *out)
+{
+    const uint8_t *b;
+    if (!vcon_fuzz_take(in, 2, &b))
+        return false;
+    *out = (uint16_t)(b[0] | b[1] << 8);
+    return true;
+}
+
+static inline bool vcon_fuzz_u32(struct vcon_fuzz_in *in, uint32_t *out)
+{
+    const uint8_t *b;
+    if (!vcon_fuzz_take(in, 4, &b))
+        return false;
+    *out = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return true;
+}
+
+static inline bool vcon_fuzz_u64(struct vcon_fuzz_in *in, uint64_t *out)
+{
+    uint32_t lo, hi;
+    if (!vcon_fuzz_u32(in, &lo) || !vcon_fuzz_u32(in, &hi))
+        return false;
+    *out = (uint64_t)hi << 32 | lo;
+    return true;
+}
+
 /* Up to `want` bytes (fewer when the input ends first; the input is then
  * used up). Returns how many, with *out pointing at them. */
-size_t vcon_fuzz_bytes(struct vcon_fuzz_in *in, size_t want, const uint8_t **out);
+static inline size_t vcon_fuzz_bytes(struct vcon_fuzz_in *in, size_t want, const uint8_t **out)
+{
+    size_t n = want < in->left ? want : in->left;
+    *out = in->p;
+    in->p += n;
+    in->left -= n;
+    if (n < want)
+        in->left = 0;
+    return n;
+}
 
 /* ---- observable results ---------------------------------------------- */
 

@@ -47,6 +47,17 @@ grep -q "call.*<__asan_" <<< "$code" || die "fuzz_virtq's vcon_virtq_pop has no 
 if grep -q "call.*<__ubsan_" <<< "$code"; then
   die "fuzz_virtq's vcon_virtq_pop has UBSan"
 fi
+# The UART keeps libFuzzer's edge counters without its comparison tracing;
+# the virtio devices keep both (fuzzers/CMakeLists.txt says why).
+cmp_calls() { # function
+  function_code "$scratch/fuzz_virtq.s" "$1" | grep -c "call.*<__sanitizer_cov_trace_\(const_\)\?cmp" || true
+}
+uart_code=$(function_code "$scratch/fuzz_virtq.s" uart_update_irq)
+[ -n "$uart_code" ] || die "fuzz_virtq has no function uart_update_irq"
+grep -q 'addb \+\$0x1,0x[0-9a-f]*(%rip)' <<< "$uart_code" \
+  || die "emu/'s uart_update_irq has no coverage counter"
+[ "$(cmp_calls uart_update_irq)" -eq 0 ] || die "emu/'s uart_update_irq traces comparisons"
+[ "$(cmp_calls vcon_virtq_pop)" -gt 0 ] || die "emu/'s vcon_virtq_pop lost its comparison tracing"
 # The empty target has nothing for UBSan to check: its compile line tells.
 flags=$(find "$build/bench" -path "*fuzz_empty.dir/flags.make" | head -n 1)
 [ -n "$flags" ] || die "no compile flags for fuzz_empty"
