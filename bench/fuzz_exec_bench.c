@@ -20,7 +20,9 @@
  *     baseline is -runs=0 (start-up and the pass over the corpus, whose
  *     runs libFuzzer counts in N and this program does not), so the
  *     figure is the fuzzing loop's own rate. A target that finds a crash
- *     in that time has no figure here ("crash").
+ *     in that time has no figure here: the cell names what libFuzzer
+ *     found (crash, leak, timeout, oom), or says "failed" for any other
+ *     failure (every measure does the same).
  *   - seeds: `fuzz_TARGET -runs=K -max_len=M FILE...`, every seed file run K times
  *     (libFuzzer reads the file before each run), the baseline K = 1, and
  *     the same K for both programs, doubled until each takes at least S
@@ -166,32 +168,63 @@ struct measure {
     double seconds;
 };
 
+/* What the last process that failed left in the scratch folder, for its
+ * cell: libFuzzer names an input that crashed, leaked, timed out or ran
+ * out of memory by what it did. Any other failure (a wrong path, an exit
+ * before the runs) is "failed". */
+static char failed_program[PATH_MAX];
+static const char *failed_as = "failed";
+
+static const char *artifact_kind(const char *dir)
+{
+    static const char *const kinds[] = {"crash", "leak", "timeout", "oom"};
+    const char *found = "failed";
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return found;
+    for (struct dirent *e = readdir(d); e != NULL; e = readdir(d))
+        for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            const size_t n = strlen(kinds[k]);
+            if (strncmp(e->d_name, kinds[k], n) == 0 && e->d_name[n] == '-')
+                found = kinds[k];
+        }
+    closedir(d);
+    return found;
+}
+
 /* One libFuzzer process for a measure: `-runs=N` of the fuzzing loop, or
  * every seed file N times. CPU seconds or a negative value. */
 static double run_once(const char *program, const struct measure *m, unsigned long runs)
 {
     char runs_arg[64], len_arg[64], artifacts[PATH_MAX + 32];
+    double t = -1;
     snprintf(runs_arg, sizeof(runs_arg), "-runs=%lu", runs);
     snprintf(len_arg, sizeof(len_arg), "-max_len=%u", m->max_len);
+    /* A crash's input goes to the scratch folder, not the current one. */
+    snprintf(artifacts, sizeof(artifacts), "-artifact_prefix=%s/", m->scratch);
+    empty_folder(m->scratch);
     if (m->kind == SEEDS) {
-        char **argv = calloc(m->nfiles + 4, sizeof(*argv));
+        char **argv = calloc(m->nfiles + 5, sizeof(*argv));
         if (argv == NULL)
             return -1;
         argv[0] = (char *)program;
         argv[1] = runs_arg;
         argv[2] = len_arg;
+        argv[3] = artifacts;
         for (unsigned i = 0; i < m->nfiles; i++)
-            argv[3 + i] = m->files[i];
-        const double t = spawn_cpu_seconds(argv);
+            argv[4 + i] = m->files[i];
+        t = spawn_cpu_seconds(argv);
         free(argv);
-        return t;
+    } else {
+        char *const argv[] = {(char *)program, runs_arg, "-seed=1", len_arg, "-print_final_stats=0",
+                              artifacts, (char *)m->scratch, (char *)m->corpus, NULL};
+        t = spawn_cpu_seconds(argv);
     }
-    /* A crash's input goes to the scratch folder, not the current one. */
-    snprintf(artifacts, sizeof(artifacts), "-artifact_prefix=%s/", m->scratch);
-    char *const argv[] = {(char *)program, runs_arg, "-seed=1", len_arg, "-print_final_stats=0",
-                          artifacts, (char *)m->scratch, (char *)m->corpus, NULL};
-    empty_folder(m->scratch);
-    return spawn_cpu_seconds(argv);
+    if (t < 0) {
+        snprintf(failed_program, sizeof(failed_program), "%s", program);
+        failed_as = artifact_kind(m->scratch);
+    }
+    return t;
 }
 
 /* The runs a measure counts at size N, and the size of its baseline, whose
@@ -267,9 +300,11 @@ static double rate_at(const char *program, const struct measure *m, unsigned lon
  * a hundred times faster, give each its own. A failure counts only if
  * every measurement failed. */
 static void measure_both(const char *program, const char *empty_program, const struct measure *m,
-                         unsigned repeat, double *rate, double *empty)
+                         unsigned repeat, double *rate, double *empty, const char **failure)
 {
     *rate = *empty = -1;
+    *failure = "failed";
+    failed_program[0] = 0;
     if (m->kind == SEEDS && m->nfiles == 0)
         return;
     unsigned long n, n_empty;
@@ -287,6 +322,8 @@ static void measure_both(const char *program, const char *empty_program, const s
         *rate = a > *rate ? a : *rate;
         *empty = b > *empty ? b : *empty;
     }
+    if (*rate < 0 && strcmp(failed_program, program) == 0)
+        *failure = failed_as;
 }
 
 static void cell(char *out, size_t len, double rate, const char *failure)
@@ -418,12 +455,13 @@ int main(int argc, char **argv)
         m.files = seed_files(corpus, &m.nfiles);
         m.corpus_files = m.nfiles;
         double rate, empty;
-        measure_both(program, pos[1], &m, repeat, &rate, &empty);
-        print_measure(rate, empty, "crash", " |");
+        const char *failure;
+        measure_both(program, pos[1], &m, repeat, &rate, &empty, &failure);
+        print_measure(rate, empty, failure, " |");
         fflush(stdout);
         m.kind = SEEDS;
-        measure_both(program, pos[1], &m, repeat, &rate, &empty);
-        print_measure(rate, empty, "failed", " |");
+        measure_both(program, pos[1], &m, repeat, &rate, &empty, &failure);
+        print_measure(rate, empty, failure, " |");
         fflush(stdout);
         seeds_percent[i] = rate >= 0 && empty > 0 ? 100.0 * rate / empty : -1;
         for (unsigned f = 0; f < m.nfiles; f++)
@@ -432,12 +470,12 @@ int main(int argc, char **argv)
         m.kind = FUZZING;
         m.corpus = nothing;
         m.corpus_files = 0;
-        measure_both(program, pos[1], &m, repeat, &rate, &empty);
-        print_measure(rate, empty, "failed", " |");
+        measure_both(program, pos[1], &m, repeat, &rate, &empty, &failure);
+        print_measure(rate, empty, failure, " |");
         fflush(stdout);
         m.max_len = 1;
-        measure_both(program, pos[1], &m, repeat, &rate, &empty);
-        print_measure(rate, empty, "failed", "\n");
+        measure_both(program, pos[1], &m, repeat, &rate, &empty, &failure);
+        print_measure(rate, empty, failure, "\n");
         fflush(stdout);
     }
     print_aims(chosen, nchosen, seeds_percent);

@@ -82,4 +82,28 @@ grep -Eq "^aims, on the seeds: virtq [0-9.]+% \(aim 10%: (met|not met)\)$" "$out
 if "$bench" --seconds 0.05 > /dev/null 2>&1; then
   die "fuzz-exec-bench accepted a missing argument"
 fi
+
+# A target that fails: its cells name what libFuzzer left (a crash- input
+# in the artifact folder) or say "failed", and the empty target keeps its
+# figures. Two stand-ins for fuzz_virtq, as scripts.
+fake_row() { # body of the stand-in: its row
+  local dir="$scratch/fake-$1"
+  mkdir -p "$dir"
+  printf '#!/bin/sh
+%s
+' "$2" > "$dir/fuzz_virtq"
+  chmod +x "$dir/fuzz_virtq"
+  "$bench" --seconds 0.05 --repeat 1 --target virtq "$dir" "$empty" "$root/corpus" \
+    2> "$scratch/bench-$1.err" | grep "^virtq" \
+    || { cat "$scratch/bench-$1.err" >&2; die "fuzz-exec-bench printed no row for the $1 target"; }
+}
+crash_body='for a; do case $a in -artifact_prefix=*) : > "${a#-artifact_prefix=}crash-0";; esac; done; exit 1'
+row=$(fake_row crashing "$crash_body")
+echo "$row"
+grep -Eq "^virtq +$number +\|( +crash +$number +-( \|)?){4}$" <<< "$row" \
+  || die "a crashing target's cells do not say crash"
+row=$(fake_row failing 'exit 1')
+echo "$row"
+grep -Eq "^virtq +$number +\|( +failed +$number +-( \|)?){4}$" <<< "$row" \
+  || die "a failing target's cells do not say failed"
 say "ok"
