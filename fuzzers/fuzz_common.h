@@ -82,40 +82,48 @@ static inline bool vcon_fuzz_take(struct vcon_fuzz_in *in, size_t n, const uint8
     return true;
 }
 
-static inline bool vcon_fuzz_u8(struct vcon_fuzz_in *in, uint8_t *out)
+/* `n` bytes (1 to 8), as a little-endian number. */
+static inline bool vcon_fuzz_le(struct vcon_fuzz_in *in, unsigned n, uint64_t *out)
 {
     const uint8_t *b;
-    if (!vcon_fuzz_take(in, 1, &b))
+    if (!vcon_fuzz_take(in, n, &b))
         return false;
-    *out = b[0];
+    *out = 0;
+    for (unsigned i = 0; i < n; i++)
+        *out |= (uint64_t)b[i] << (8u * i);
+    return true;
+}
+
+static inline bool vcon_fuzz_u8(struct vcon_fuzz_in *in, uint8_t *out)
+{
+    uint64_t v;
+    if (!vcon_fuzz_le(in, 1, &v))
+        return false;
+    *out = (uint8_t)v;
     return true;
 }
 
 static inline bool vcon_fuzz_u16(struct vcon_fuzz_in *in, uint16_t *out)
 {
-    const uint8_t *b;
-    if (!vcon_fuzz_take(in, 2, &b))
+    uint64_t v;
+    if (!vcon_fuzz_le(in, 2, &v))
         return false;
-    *out = (uint16_t)(b[0] | b[1] << 8);
+    *out = (uint16_t)v;
     return true;
 }
 
 static inline bool vcon_fuzz_u32(struct vcon_fuzz_in *in, uint32_t *out)
 {
-    const uint8_t *b;
-    if (!vcon_fuzz_take(in, 4, &b))
+    uint64_t v;
+    if (!vcon_fuzz_le(in, 4, &v))
         return false;
-    *out = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    *out = (uint32_t)v;
     return true;
 }
 
 static inline bool vcon_fuzz_u64(struct vcon_fuzz_in *in, uint64_t *out)
 {
-    uint32_t lo, hi;
-    if (!vcon_fuzz_u32(in, &lo) || !vcon_fuzz_u32(in, &hi))
-        return false;
-    *out = (uint64_t)hi << 32 | lo;
-    return true;
+    return vcon_fuzz_le(in, 8, out);
 }
 
 /* Up to `want` bytes (fewer when the input ends first; the input is then
