@@ -130,12 +130,8 @@ static inline bool vcon_fuzz_u64(struct vcon_fuzz_in *in, uint64_t *out)
  * used up). Returns how many, with *out pointing at them. */
 static inline size_t vcon_fuzz_bytes(struct vcon_fuzz_in *in, size_t want, const uint8_t **out)
 {
-    size_t n = want < in->left ? want : in->left;
-    *out = in->p;
-    in->p += n;
-    in->left -= n;
-    if (n < want)
-        in->left = 0;
+    const size_t n = want < in->left ? want : in->left;
+    (void)vcon_fuzz_take(in, n, out); /* n fits; fewer than wanted leaves none */
     return n;
 }
 
